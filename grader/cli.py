@@ -1,0 +1,81 @@
+"""`course`: a thin command line over the grader's functions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader import registry
+
+
+def _lesson(lesson_id: str) -> registry.LessonSpec:
+    try:
+        return registry.course().lesson(lesson_id)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="LESSON") from None
+
+
+@click.group()
+def main() -> None:
+    """Effective PyTorch: a self-paced course with an autograder."""
+    try:
+        registry.course()
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("list")
+def list_lessons() -> None:
+    """Show the lessons, their exercises and points."""
+    for lesson in registry.course().lessons:
+        points = sum(c.points * len(c.devices) for c in lesson.checks)
+        exercises = ", ".join(e.name for e in lesson.exercises) or "(coming soon)"
+        click.echo(f"{lesson.id}  {lesson.title}  [{exercises}]" + (f"  {points:g} pts" if points else ""))
+
+
+@main.command()
+@click.argument("lesson_id", metavar="LESSON")
+@click.option("--submission", type=click.Path(dir_okay=False, path_type=Path),
+              help="A .ipynb or .py defining the exercises. Default: exercises/LESSON/LESSON.ipynb.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON to this file.")
+@click.option("--public-only", is_flag=True, help="Run only the public checks (as the self-check does).")
+def grade(lesson_id: str, submission: Path | None, json_path: Path | None, public_only: bool) -> None:
+    """Grade LESSON with its public and hidden checks, each submission run in an isolated process.
+
+    Exits 0 whenever a report was produced, whatever the score.
+    """
+    from grader.grading import grade as grade_lesson
+    from grader.report import render
+
+    lesson = _lesson(lesson_id)
+    report = grade_lesson(lesson.id, submission, public_only=public_only)
+    if json_path is not None:
+        report.write_json(json_path)
+    render(report)
+
+
+@main.command()
+@click.option("--check", "check_only", is_flag=True, help="Only report files that are out of date (exit 1).")
+def build(check_only: bool) -> None:
+    """Generate exercises/ (student notebooks, self-check tests) from solutions/."""
+    from grader.stubs import build as build_exercises
+
+    lessons = [lesson for lesson in registry.course().lessons if lesson.exercises]
+    stale = build_exercises(lessons, check_only=check_only)
+    for path in stale:
+        click.echo(f"{'out of date' if check_only else 'wrote'}: {path.relative_to(registry.ROOT)}")
+    if check_only and stale:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("lesson_ids", metavar="[LESSON]...", nargs=-1)
+def calibrate(lesson_ids: tuple[str, ...]) -> None:
+    """Print same-run speed ratios of the reference and the naive baselines, for every speed check."""
+    from grader.calibrate import calibrate as run_calibration
+
+    lessons = [_lesson(i) for i in lesson_ids] or [l for l in registry.course().lessons if l.exercises]
+    run_calibration(lessons)

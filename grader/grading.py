@@ -1,0 +1,93 @@
+"""The one engine: run registered checks against a runner and turn outcomes into report rows.
+
+Every entry point goes through `run_check`: the notebook's `check(obj)`, `pytest exercises/lessonN`,
+and `course grade` (which adds isolation via IsolatedRunner).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from grader import registry
+from grader.checks import Aborted, Fail, Skip, StudentError, implementations
+from grader.registry import CheckSpec, LessonSpec
+from grader.report import CheckResult, Report
+from grader.runners import IsolatedRunner
+from grader.submission import SubmissionUnreadable, read_code
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
+    """Run one check on one device. Never raises: every outcome becomes a row."""
+
+    def row(status: str, message: str, points: float = 0.0) -> CheckResult:
+        max_points = 0.0 if status == "skipped" else spec.points
+        return CheckResult(spec.exercise, spec.name, device, status, points, max_points, message, spec.public)
+
+    if device == "cuda" and not cuda_available():
+        return row("skipped", "skipped: no CUDA device on this machine")
+    fn = implementations(f"grader.lessons.{spec.lesson}")[(spec.exercise, spec.name)]
+    sub.start_check(spec.timeout_s)
+    try:
+        message = fn(sub, device, spec)
+    except Fail as exc:
+        return row("failed", str(exc))
+    except Skip as exc:
+        return row("skipped", f"skipped: {exc}")
+    except StudentError as exc:
+        return row("error", str(exc))
+    except Aborted as exc:
+        return row("error", str(exc))
+    except Exception as exc:  # a bug in the grader must not cost other checks
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return row("error", f"internal grader error ({type(exc).__name__}: {exc} at "
+                            f"{Path(where.filename).name}:{where.lineno}); please report it")
+    return row("passed", message or "ok", spec.points)
+
+
+def select(lesson: LessonSpec, *, public_only: bool = False, exercise: str | None = None,
+           names: Iterable[str] | None = None) -> list[CheckSpec]:
+    wanted = set(names) if names is not None else None
+    return [c for c in lesson.checks
+            if (not public_only or c.public) and exercise in (None, c.exercise)
+            and (wanted is None or c.name in wanted)]
+
+
+def run_checks(checks: Iterable[CheckSpec], sub) -> Iterator[CheckResult]:
+    for spec in checks:
+        for device in spec.devices:
+            yield run_check(spec, device, sub)
+
+
+def grade(lesson_id: str, submission: Path | str | None = None, *, public_only: bool = False,
+          checks: Iterable[str] | None = None) -> Report:
+    """Grade a notebook or .py against a lesson's checks, each run in an isolated child process.
+
+    Raises KeyError for an unknown lesson; an unreadable submission still yields a report.
+    """
+    lesson = registry.course().lesson(lesson_id)
+    path = Path(submission) if submission is not None else lesson.notebook()
+    selected = select(lesson, public_only=public_only, names=checks)
+    try:
+        cells = read_code(path)
+    except SubmissionUnreadable as exc:
+        return Report(lesson.id, [_unreadable(spec, device, str(exc)) for spec in selected
+                                  for device in spec.devices])
+    with IsolatedRunner(cells, memory_mb=lesson.memory_mb, threads=lesson.threads,
+                        load_timeout_s=lesson.load_timeout_s) as runner:
+        return Report(lesson.id, list(run_checks(selected, runner)))
+
+
+def _unreadable(spec: CheckSpec, device: str, message: str) -> CheckResult:
+    if device == "cuda" and not cuda_available():
+        return CheckResult(spec.exercise, spec.name, device, "skipped", 0.0, 0.0,
+                           "skipped: no CUDA device on this machine", spec.public)
+    return CheckResult(spec.exercise, spec.name, device, "error", 0.0, spec.points,
+                       f"could not read the submission: {message}", spec.public)

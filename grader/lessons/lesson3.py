@@ -1,0 +1,445 @@
+"""Lesson 3 (broadcasting): `Merge` and `total_scores`.
+
+Probes (`probe_*`) run where the submission lives and return data. Checks (`@check`) build inputs,
+call probes through the runner, compute PyTorch's answer here and judge.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from grader.checks import Fail, StudentError, check
+from grader.compare import expect_close, shape
+from grader.gradients import jacobians, judge_jacobians
+from grader.ops import record_ops
+from grader.timing import median_times
+
+ACTIVATIONS = {"none": None, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+
+
+# ------------------------------------------------------------------------------------------------------
+# Probes: run in the submission's process. They return plain data only.
+# ------------------------------------------------------------------------------------------------------
+def _merge(sub, in1: int, in2: int, out: int, activation: str, device: str, seed: int = 0,
+           dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    Merge = sub.get("Merge")
+    torch.manual_seed(seed)
+    module = Merge(in1, in2, out, activation=ACTIVATIONS[activation])
+    if not isinstance(module, torch.nn.Module):
+        raise StudentError(f"Merge(...) must build a torch.nn.Module, got {type(module).__name__}")
+    return module.to(device=device, dtype=dtype)
+
+
+def _linears(module: torch.nn.Module) -> tuple[torch.nn.Linear, torch.nn.Linear]:
+    for name in ("linear1", "linear2"):
+        layer = getattr(module, name, None)
+        if not isinstance(layer, torch.nn.Linear) or layer.bias is None:
+            raise StudentError(f"Merge needs a submodule `{name}` that is an nn.Linear with bias "
+                               f"(found {type(layer).__name__}). Create it in __init__.")
+    return module.linear1, module.linear2
+
+
+def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    l1, l2 = _linears(module)
+    return {"w1": l1.weight.detach().cpu(), "b1": l1.bias.detach().cpu(),
+            "w2": l2.weight.detach().cpu(), "b2": l2.bias.detach().cpu()}
+
+
+def _as_tensor(value: object, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise StudentError(f"{what} must return a tensor, got {type(value).__name__}")
+    return value
+
+
+def probe_merge_forward(sub, in1: int, in2: int, out: int, activation: str, a: torch.Tensor,
+                        b: torch.Tensor, device: str) -> dict:
+    module = _merge(sub, in1, in2, out, activation, device)
+    weights = _weights(module)
+    y = _as_tensor(module(a.to(device), b.to(device)), "Merge.forward")
+    return {"y": y.detach().cpu(), "device": y.device.type, **weights}
+
+
+def probe_merge_training_step(sub, in1: int, in2: int, out: int, a: torch.Tensor, b: torch.Tensor,
+                              device: str) -> dict:
+    module = _merge(sub, in1, in2, out, "tanh", device)
+    a, b = a.to(device), b.to(device)
+    named = list(module.named_parameters())
+    before = _as_tensor(module(a, b), "Merge.forward").detach().clone()
+    if named:  # one plain SGD step over .parameters(), as any optimizer would take it
+        module(a, b).square().sum().backward()
+        with torch.no_grad():
+            for p in module.parameters():
+                if p.grad is not None:
+                    p -= 0.5 * p.grad
+    after = module(a, b).detach()
+    return {"names": [n for n, _ in named], "numels": [p.numel() for _, p in named],
+            "changed": not torch.equal(before, after)}
+
+
+def probe_merge_grads(sub, in1: int, in2: int, out: int, activation: str, a: torch.Tensor,
+                      b: torch.Tensor, cotangent: torch.Tensor, device: str) -> dict:
+    module = _merge(sub, in1, in2, out, activation, device)
+    l1, l2 = _linears(module)
+    a = a.to(device).requires_grad_(True)
+    b = b.to(device).requires_grad_(True)
+    y = _as_tensor(module(a, b), "Merge.forward")
+    if not y.requires_grad:
+        return {"requires_grad": False}
+    (y * cotangent.to(device)).sum().backward()
+    grads = {"a": a.grad, "b": b.grad, "w1": l1.weight.grad, "b1": l1.bias.grad, "w2": l2.weight.grad,
+             "b2": l2.bias.grad}
+    return {"requires_grad": True, **_weights(module),
+            "grads": {k: (None if g is None else g.detach().cpu()) for k, g in grads.items()}}
+
+
+def probe_merge_jacobians(sub, a: torch.Tensor, b: torch.Tensor, out: int, device: str) -> dict:
+    module = _merge(sub, a.shape[-1], b.shape[-1], out, "tanh", device, dtype=torch.float64)
+    l1, l2 = _linears(module)
+    names = {id(p): n for n, p in module.named_parameters()}
+    keys = [names.get(id(p)) for p in (l1.weight, l1.bias, l2.weight, l2.bias)]
+    if None in keys:
+        raise StudentError("linear1 and linear2 must be registered submodules of Merge")
+
+    def forward(a, b, w1, b1, w2, b2):
+        params = dict(zip(keys, (w1, b1, w2, b2)))
+        return torch.func.functional_call(module, params, (a, b))
+
+    inputs = [a.to(device), b.to(device)] + [p.detach() for p in (l1.weight, l1.bias, l2.weight, l2.bias)]
+    return jacobians(forward, inputs)
+
+
+def probe_merge_ops(sub, a: torch.Tensor, b: torch.Tensor, out: int, device: str) -> list:
+    module = _merge(sub, a.shape[-1], b.shape[-1], out, "relu", device)
+    a, b = a.to(device), b.to(device)
+    module(a, b)  # warm-up outside the recording (lazy initialisation)
+    return record_ops(lambda: module(a, b))
+
+
+def probe_merge_speed(sub, a: torch.Tensor, b: torch.Tensor, out: int, device: str) -> dict:
+    module = _merge(sub, a.shape[-1], b.shape[-1], out, "none", device)
+    tiled = torch.nn.Linear(a.shape[-1] + b.shape[-1], out).to(device)
+    a, b = a.to(device), b.to(device)
+    repeats = [s_a // s_b if s_b == 1 else 1 for s_a, s_b in zip(a.shape[:-1], b.shape[:-1])] + [1]
+
+    def repeat_cat() -> torch.Tensor:
+        return tiled(torch.cat([a, b.repeat(repeats)], dim=-1))
+
+    with torch.no_grad():
+        return median_times({"submission": lambda: module(a, b), "repeat_cat": repeat_cat})
+
+
+def probe_total_scores(sub, item_scores: torch.Tensor, bias: torch.Tensor, device: str) -> dict:
+    total_scores = sub.get("total_scores")
+    y = _as_tensor(total_scores(item_scores.to(device), bias.to(device)), "total_scores")
+    return {"y": y.detach().cpu(), "device": y.device.type}
+
+
+def probe_total_scores_jacobians(sub, item_scores: torch.Tensor, bias: torch.Tensor, device: str) -> dict:
+    total_scores = sub.get("total_scores")
+    return jacobians(total_scores, [item_scores.to(device), bias.to(device)])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Oracles and diagnosis (judge side)
+# ------------------------------------------------------------------------------------------------------
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def merge_oracle(a, b, w1, b1, w2, b2, activation: str) -> torch.Tensor:
+    """The definition Merge must match: tile, concatenate, one Linear, then the activation (float64)."""
+    lead = broadcast_shape(a.shape[:-1], b.shape[:-1])
+    x = torch.cat([a.double().expand(*lead, -1), b.double().expand(*lead, -1)], dim=-1)
+    y = F.linear(x, torch.cat([w1, w2], dim=1).double(), (b1 + b2).double())
+    act = ACTIVATIONS[activation]
+    return act(y) if act is not None else y
+
+
+def broadcast_shape(*shapes: tuple[int, ...]) -> list[int]:
+    """The broadcast of leading shapes (torch.broadcast_shapes imports sympy: a second per process)."""
+    rank = max(len(s) for s in shapes)
+    padded = [[1] * (rank - len(s)) + list(s) for s in shapes]
+    return [max(sizes) if min(sizes) != 0 else 0 for sizes in zip(*padded)]
+
+
+def _branchwise(a, b, r, activation: str) -> torch.Tensor:
+    act = ACTIVATIONS[activation]
+    return act(F.linear(a.double(), r["w1"].double(), r["b1"].double())) + \
+        act(F.linear(b.double(), r["w2"].double(), r["b2"].double()))
+
+
+def judge_merge_forward(r: dict, a, b, activation: str, device: str, what: str) -> None:
+    if r["device"] != device:
+        raise Fail(f"{what}: inputs were on {device} but the output is on {r['device']}")
+    expected = merge_oracle(a, b, r["w1"], r["b1"], r["w2"], r["b2"], activation)
+    y = r["y"]
+    if list(y.shape) != list(expected.shape):
+        raise Fail(f"{what}: expected shape {shape(expected)} (the broadcast of {shape(a.shape[:-1])} and "
+                   f"{shape(b.shape[:-1])}, then out_features), got {shape(y)}")
+    close = dict(atol=1e-4, rtol=1e-4)
+    if not torch.allclose(y.double(), expected, **close):
+        act = ACTIVATIONS[activation]
+        if act is not None and torch.allclose(y.double(), _branchwise(a, b, r, activation), **close):
+            raise Fail(f"{what}: you applied the activation to each branch before adding them. "
+                       "Merge computes activation(linear1(a) + linear2(b)): add first, then activate once.")
+        if act is not None and torch.allclose(y.double(), merge_oracle(a, b, r["w1"], r["b1"], r["w2"],
+                                                                       r["b2"], "none"), **close):
+            raise Fail(f"{what}: the activation was never applied; apply it to the sum when it is not None")
+    expect_close(y, expected.float(), what=what, **close)
+
+
+def _merge_inputs(a_shape, b_shape, in1: int, in2: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = _generator(seed)
+    return torch.randn(*a_shape, in1, generator=g), torch.randn(*b_shape, in2, generator=g)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Merge checks
+# ------------------------------------------------------------------------------------------------------
+@check("Merge", "seed_example")
+def merge_seed_example(sub, device: str, spec) -> str:
+    a, b = _merge_inputs([5, 3], [5, 1], 5, 6, seed=3)
+    r = sub.call(probe_merge_forward, 5, 6, 10, "relu", a, b, device)
+    judge_merge_forward(r, a, b, "relu", device, "Merge(5, 6, 10, relu) on a [5, 3, 5] and b [5, 1, 6]")
+    return "matches the concatenate-then-Linear definition on the lesson's example"
+
+
+BROADCAST_CASES = [  # (a leading shape, b leading shape, in1, in2)
+    ([7, 4, 2], [4, 1], 8, 3),
+    ([6], [1], 5, 6),
+    ([], [], 4, 3),
+    ([2, 1, 5], [1, 3, 1], 2, 7),
+    ([3, 1, 2, 2, 2], [1, 4, 1, 1, 2], 3, 2),
+]
+
+
+@check("Merge", "broadcast_shapes")
+def merge_broadcast_shapes(sub, device: str, spec) -> str:
+    a, b = _merge_inputs([5, 3], [5, 1], 5, 6, seed=3)
+    sub.call(probe_merge_forward, 5, 6, 4, "none", a, b, device)  # the 3-D case must work first
+    for a_lead, b_lead, in1, in2 in BROADCAST_CASES:
+        a, b = _merge_inputs(a_lead, b_lead, in1, in2, seed=len(a_lead))
+        what = f"a {shape(a)} and b {shape(b)}"
+        try:
+            r = sub.call(probe_merge_forward, in1, in2, 4, "none", a, b, device)
+        except StudentError as exc:
+            raise Fail(f"{what}: {exc}. It works on 3-D inputs, but Merge must accept any broadcastable "
+                       "leading shapes: nn.Linear acts on the last dim of any shape and + broadcasts the "
+                       "rest.") from None
+        judge_merge_forward(r, a, b, "none", device, what)
+    return f"works on {len(BROADCAST_CASES)} broadcastable shape pairs of ranks 1 to 6"
+
+
+@check("Merge", "activation_after_sum")
+def merge_activation_after_sum(sub, device: str, spec) -> str:
+    for activation in ("relu", "tanh"):
+        a, b = _merge_inputs([4, 3], [4, 1], 5, 6, seed=11)
+        r = sub.call(probe_merge_forward, 5, 6, 8, activation, a, b, device)
+        judge_merge_forward(r, a, b, activation, device, f"with activation={activation}")
+    return "applies the activation once, to the sum"
+
+
+@check("Merge", "parameters_registered")
+def merge_parameters_registered(sub, device: str, spec) -> str:
+    in1, in2, out = 5, 6, 4
+    a, b = _merge_inputs([3, 2], [3, 1], in1, in2, seed=5)
+    r = sub.call(probe_merge_training_step, in1, in2, out, a, b, device)
+    expected = out * (in1 + in2) + 2 * out
+    got = sum(r["numels"])
+    if not r["names"]:
+        raise Fail("Merge.parameters() is empty, so an optimizer has nothing to train. Weights kept as plain "
+                   "tensors are not registered: use nn.Linear submodules (or nn.Parameter) in __init__.")
+    if got != expected:
+        raise Fail(f"Merge({in1}, {in2}, {out}).parameters() holds {got} numbers ({', '.join(r['names'])}); "
+                   f"it should hold {expected}: two Linear layers with bias. Tensors stored as plain "
+                   "attributes or in Python lists are not registered; use nn.Linear or nn.Parameter.")
+    if not r["changed"]:
+        raise Fail("an optimizer step on Merge.parameters() did not change the output: forward does not use "
+                   "the registered parameters")
+    return f"{len(r['names'])} parameters registered; an optimizer step updates them"
+
+
+@check("Merge", "matches_concat_linear")
+def merge_matches_concat_linear(sub, device: str, spec) -> str:
+    from hypothesis import strategies as st
+
+    from grader.props import for_all
+    from grader.strategies import broadcastable_shapes, seeds
+
+    sizes = st.integers(1, 6)
+    strategy = st.tuples(broadcastable_shapes(), sizes, sizes, sizes, st.sampled_from(sorted(ACTIVATIONS)),
+                         seeds)
+
+    def body(example) -> None:
+        (a_lead, b_lead), in1, in2, out, activation, seed = example
+        a, b = _merge_inputs(a_lead, b_lead, in1, in2, seed)
+        r = sub.call(probe_merge_forward, in1, in2, out, activation, a, b, device)
+        judge_merge_forward(r, a, b, activation, device, "output")
+
+    def describe(example) -> str:
+        (a_lead, b_lead), in1, in2, out, activation, _ = example
+        return f"a {a_lead + [in1]}, b {b_lead + [in2]}, Merge({in1}, {in2}, {out}, activation={activation})"
+
+    n = for_all(strategy, body, max_examples=spec.examples, describe=describe)
+    return f"equals concatenate + Linear on {n} drawn shape pairs"
+
+
+@check("Merge", "gradients")
+def merge_gradients(sub, device: str, spec) -> str:
+    a, b = _merge_inputs([3, 4], [3, 1], 5, 6, seed=21)
+    cotangent = torch.randn(3, 4, 7, generator=_generator(22))
+    r = sub.call(probe_merge_grads, 5, 6, 7, "tanh", a, b, cotangent, device)
+    if not r["requires_grad"]:
+        raise Fail("Merge's output does not require grad: did you detach it or use torch.no_grad()?")
+    leaves = {"a": a.double().requires_grad_(), "b": b.double().requires_grad_(),
+              **{k: r[k].double().requires_grad_() for k in ("w1", "b1", "w2", "b2")}}
+    y = merge_oracle(leaves["a"], leaves["b"], leaves["w1"], leaves["b1"], leaves["w2"], leaves["b2"], "tanh")
+    (y * cotangent.double()).sum().backward()
+    labels = {"a": "input a", "b": "input b", "w1": "linear1.weight", "b1": "linear1.bias",
+              "w2": "linear2.weight", "b2": "linear2.bias"}
+    for key, label in labels.items():
+        got = r["grads"][key]
+        if got is None:
+            raise Fail(f"no gradient reached {label}: it is not part of the autograd graph of the output")
+        expect_close(got, leaves[key].grad.float(), what=f"gradient w.r.t. {label}", atol=1e-4, rtol=1e-4)
+    a64, b64 = (t.double() for t in _merge_inputs([2, 3], [2, 1], 3, 2, seed=23))
+    result = sub.call(probe_merge_jacobians, a64, b64, 2, device)
+    judge_jacobians(result, ["a", "b", "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"],
+                    what="float64 gradcheck")
+    return "gradients for a, b and all parameters match; float64 gradcheck passes"
+
+
+_TILING_OPS = {"repeat", "repeat_interleave", "tile"}
+
+
+@check("Merge", "no_tiled_intermediate")
+def merge_no_tiled_intermediate(sub, device: str, spec) -> str:
+    in1, in2, out = 3, 40, 5
+    a, b = _merge_inputs([4, 64], [4, 1], in1, in2, seed=31)
+    ops = sub.call(probe_merge_ops, a, b, out, device)
+    broadcast = 4 * 64
+    largest_needed = max(a.numel(), b.numel(), broadcast * out)
+    for name, shapes in ops:
+        if name in _TILING_OPS:
+            raise Fail(f"Merge.forward calls {name}, which copies b along the broadcast dims. Apply each "
+                       "Linear to its own input and add the results; broadcasting expands without copying.")
+        for s in shapes:
+            if math.prod(s) > largest_needed:
+                kind = "concatenated" if name in ("cat", "stack", "concat") else "tiled"
+                raise Fail(f"Merge.forward materialized a {kind} tensor of shape {s} (by aten.{name}) for "
+                           f"a {shape(a)} and b {shape(b)}. Nothing larger than the output "
+                           f"[4, 64, {out}] is needed: project each input, then add and let broadcasting "
+                           "do the tiling for free.")
+    return f"no tensor larger than the output among {len(ops)} operations"
+
+
+@check("Merge", "no_python_loop")
+def merge_no_python_loop(sub, device: str, spec) -> str:
+    counts = {}
+    for batch in (2, 16):
+        a, b = _merge_inputs([batch, 4], [batch, 1], 3, 5, seed=batch)
+        counts[batch] = len(sub.call(probe_merge_ops, a, b, 4, device))
+    if counts[16] > counts[2]:
+        raise Fail(f"Merge.forward runs {counts[2]} tensor operations for a batch of 2 but {counts[16]} for a "
+                   "batch of 16: it loops over the batch in Python. Let nn.Linear and broadcasting process "
+                   "every row in one call.")
+    return f"{counts[2]} operations whatever the batch size"
+
+
+@check("Merge", "speed_vs_repeat_cat")
+def merge_speed_vs_repeat_cat(sub, device: str, spec) -> str:
+    a, b = _merge_inputs([32, 512], [32, 1], 32, 512, seed=41)
+    times = sub.call(probe_merge_speed, a, b, 16, device)
+    ratio = times["repeat_cat"] / times["submission"]
+    needed = spec.threshold("min_speedup", device)
+    measured = (f"{ratio:.1f}x faster than repeat + cat (submission {times['submission'] * 1e3:.2f} ms, "
+                f"repeat + cat {times['repeat_cat'] * 1e3:.2f} ms; needs >= {needed:g}x)")
+    if ratio < needed:
+        raise Fail(f"only {measured}. Broadcasting should avoid the tiled copy of b entirely.")
+    return measured
+
+
+# ------------------------------------------------------------------------------------------------------
+# total_scores checks
+# ------------------------------------------------------------------------------------------------------
+def total_scores_oracle(item_scores: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return item_scores.sum(dim=(1, 2)) + bias
+
+
+def _scores(batch: int, items: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = _generator(seed)
+    return torch.randn(batch, items, 1, generator=g), torch.randn(batch, generator=g)
+
+
+def judge_total_scores(r: dict, item_scores, bias, device: str, what: str) -> None:
+    if r["device"] != device:
+        raise Fail(f"{what}: inputs were on {device} but the output is on {r['device']}")
+    y, expected = r["y"], total_scores_oracle(item_scores, bias)
+    batch = item_scores.shape[0]
+    if y.dim() == 0:
+        raise Fail(f"{what}: you returned a single number, the sum over every dim. Reduce over the items "
+                   "only (pass dim=...) so each example keeps its own total.")
+    if list(y.shape) == [batch, batch] and batch > 1:
+        raise Fail(f"{what}: got shape {shape(y)}. Your per-example sums kept a size-1 dim ([{batch}, 1]) that "
+                   f"broadcast against bias [{batch}], the `sum(a + b) = 12` pitfall. Name the dim you "
+                   "reduce or squeeze, e.g. squeeze(-1), before adding the bias.")
+    if list(y.shape) == list(expected.shape) and batch > 1 and \
+            torch.allclose(y, item_scores.sum() + bias, atol=1e-4, rtol=1e-4):
+        raise Fail(f"{what}: every example got the total over the whole batch: you summed without naming "
+                   "dim, so the batch dim was reduced too. Pass dim=1 (the items).")
+    expect_close(y, expected, what=what, atol=1e-4, rtol=1e-4)
+
+
+@check("total_scores", "per_example_values")
+def total_scores_per_example_values(sub, device: str, spec) -> str:
+    item_scores, bias = _scores(3, 4, seed=51)
+    r = sub.call(probe_total_scores, item_scores, bias, device)
+    judge_total_scores(r, item_scores, bias, device, "item_scores [3, 4, 1], bias [3]")
+    return "one total per example"
+
+
+@check("total_scores", "singleton_dims")
+def total_scores_singleton_dims(sub, device: str, spec) -> str:
+    item_scores, bias = _scores(3, 4, seed=51)  # the general case must work first
+    judge_total_scores(sub.call(probe_total_scores, item_scores, bias, device), item_scores, bias, device,
+                       "item_scores [3, 4, 1], bias [3]")
+    for batch, items in ((1, 4), (3, 1), (1, 1)):
+        item_scores, bias = _scores(batch, items, seed=52 + batch + items)
+        what = f"item_scores {shape(item_scores)}, bias {shape(bias)}"
+        try:
+            r = sub.call(probe_total_scores, item_scores, bias, device)
+            judge_total_scores(r, item_scores, bias, device, what)
+        except (StudentError, Fail) as exc:
+            raise Fail(f"{what}: {exc}. It works when no dim is 1, which points at a bare squeeze(): "
+                       "without a dim it also drops the batch or item dim when its size is 1. Name the "
+                       "dim: squeeze(-1).") from None
+    return "correct when the batch or the item count is 1"
+
+
+@check("total_scores", "matches_oracle")
+def total_scores_matches_oracle(sub, device: str, spec) -> str:
+    from hypothesis import strategies as st
+
+    from grader.props import for_all
+    from grader.strategies import seeds
+
+    def body(example) -> None:
+        batch, items, seed = example
+        item_scores, bias = _scores(batch, items, seed)
+        r = sub.call(probe_total_scores, item_scores, bias, device)
+        judge_total_scores(r, item_scores, bias, device, "output")
+
+    n = for_all(st.tuples(st.integers(1, 8), st.integers(1, 8), seeds), body, max_examples=spec.examples,
+                describe=lambda e: f"item_scores [{e[0]}, {e[1]}, 1], bias [{e[0]}]")
+    return f"matches item_scores.sum(dim=(1, 2)) + bias on {n} drawn shapes"
+
+
+@check("total_scores", "gradients")
+def total_scores_gradients(sub, device: str, spec) -> str:
+    item_scores, bias = (t.double() for t in _scores(3, 2, seed=61))
+    result = sub.call(probe_total_scores_jacobians, item_scores, bias, device)
+    judge_jacobians(result, ["item_scores", "bias"], what="float64 gradcheck")
+    return "float64 gradcheck passes"

@@ -1,0 +1,72 @@
+"""Self-checks: the public checks, run on the student's own objects or saved notebook.
+
+In a notebook:      `from grader.selfcheck import check; check(Merge)`
+From the terminal:  `pytest exercises/lesson3` (through the generated test_lesson3.py)
+Both run the same check functions as `course grade`, in-process, with the same data round trip.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from pathlib import Path
+from typing import Any
+
+from grader import registry
+from grader.grading import run_check, select
+from grader.report import CheckResult
+from grader.runners import InProcessRunner
+from grader.submission import Submission, read_code, run_cells
+
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "FAIL", "skipped": "SKIP"}
+
+
+def run_public(obj: Any, *, lesson: str | None = None) -> list[CheckResult]:
+    """Run the public checks of the exercise named like `obj` (a class or function) on `obj` itself."""
+    name = getattr(obj, "__name__", None)
+    if name is None:
+        raise TypeError(f"check() needs the class or function itself (e.g. check(Merge)), got {obj!r}")
+    course = registry.course()
+    exercise = course.find_exercise(name, lesson)
+    module = types.ModuleType("selfcheck")
+    module.__dict__[name] = obj
+    runner = InProcessRunner(Submission(module))
+    return [run_check(spec, device, runner)
+            for spec in select(course.lesson(exercise.lesson), public_only=True, exercise=name)
+            for device in spec.devices]
+
+
+def check(obj: Any, *, lesson: str | None = None) -> None:
+    """Print a pass/fail line per public check of `obj`'s exercise, with what to fix."""
+    results = run_public(obj, lesson=lesson)
+    for r in results:
+        print(f"[{_MARK[r.status]}] {r.exercise}.{r.check} ({r.device}): {r.message}")
+    passed = sum(r.status == "passed" for r in results)
+    judged = sum(r.status != "skipped" for r in results)
+    print(f"{passed}/{judged} public checks passed." + (" Hidden checks run when you submit."
+                                                        if passed == judged else ""))
+
+
+def public_tests(lesson_id: str, test_file: str) -> Any:
+    """A parametrized pytest test: one item per public check and device, on the saved notebook."""
+    import pytest
+
+    lesson = registry.course().lesson(lesson_id)
+    notebook = Path(test_file).with_name(f"{lesson_id}.ipynb")
+    cases = [(spec, device) for spec in select(lesson, public_only=True) for device in spec.devices]
+
+    @functools.lru_cache(maxsize=1)
+    def runner() -> InProcessRunner:
+        submission = run_cells(read_code(notebook), cell_timeout_s=lesson.load_timeout_s, name=lesson_id)
+        return InProcessRunner(submission)
+
+    @pytest.mark.parametrize("spec, device", cases, ids=[f"{s.exercise}::{s.name}[{d}]" for s, d in cases])
+    def test_public(spec: registry.CheckSpec, device: str) -> None:
+        result = run_check(spec, device, runner())
+        if result.status == "skipped":
+            pytest.skip(result.message)
+        if result.status != "passed":
+            pytest.fail(f"{spec.exercise}.{spec.name} [{device}] {result.status}: {result.message}",
+                        pytrace=False)
+
+    return test_public
