@@ -23,7 +23,25 @@ _IMPLEMENTATIONS: dict[str, dict[tuple[str, str], CheckFn]] = {}
 
 
 class Fail(AssertionError):
-    """The submission gave a wrong answer. The message is shown to the student."""
+    """The submission gave a wrong answer. The message is shown to the student.
+
+    `measured` carries a number behind the verdict (e.g. a speed ratio) for calibration.
+    """
+
+    def __init__(self, message: str, *, measured: float | None = None):
+        super().__init__(message)
+        self.measured = measured
+
+
+class Measured(str):
+    """A success message that also carries the number it reports (e.g. a speed ratio)."""
+
+    measured: float | None
+
+    def __new__(cls, message: str, measured: float) -> Measured:
+        self = super().__new__(cls, message)
+        self.measured = measured
+        return self
 
 
 class Skip(Exception):

@@ -42,7 +42,10 @@ def list_lessons() -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON to this file.")
 @click.option("--public-only", is_flag=True, help="Run only the public checks (as the self-check does).")
-def grade(lesson_id: str, submission: Path | None, json_path: Path | None, public_only: bool) -> None:
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1),
+              help="Seconds allowed per check and per notebook cell (default: course.yml's).")
+def grade(lesson_id: str, submission: Path | None, json_path: Path | None, public_only: bool,
+          timeout_s: float | None) -> None:
     """Grade LESSON with its public and hidden checks, each submission run in an isolated process.
 
     Exits 0 whenever a report was produced, whatever the score.
@@ -51,7 +54,7 @@ def grade(lesson_id: str, submission: Path | None, json_path: Path | None, publi
     from grader.report import render
 
     lesson = _lesson(lesson_id)
-    report = grade_lesson(lesson.id, submission, public_only=public_only)
+    report = grade_lesson(lesson.id, submission, public_only=public_only, timeout_s=timeout_s)
     if json_path is not None:
         report.write_json(json_path)
     render(report)
@@ -77,5 +80,5 @@ def calibrate(lesson_ids: tuple[str, ...]) -> None:
     """Print same-run speed ratios of the reference and the naive baselines, for every speed check."""
     from grader.calibrate import calibrate as run_calibration
 
-    lessons = [_lesson(i) for i in lesson_ids] or [l for l in registry.course().lessons if l.exercises]
+    lessons = [_lesson(i) for i in lesson_ids] or [x for x in registry.course().lessons if x.exercises]
     run_calibration(lessons)

@@ -6,6 +6,7 @@ and `course grade` (which adds isolation via IsolatedRunner).
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -27,9 +28,10 @@ def cuda_available() -> bool:
 def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
     """Run one check on one device. Never raises: every outcome becomes a row."""
 
-    def row(status: str, message: str, points: float = 0.0) -> CheckResult:
+    def row(status: str, message: str, points: float = 0.0, measured: float | None = None) -> CheckResult:
         max_points = 0.0 if status == "skipped" else spec.points
-        return CheckResult(spec.exercise, spec.name, device, status, points, max_points, message, spec.public)
+        return CheckResult(spec.exercise, spec.name, device, status, points, max_points, str(message),
+                           spec.public, measured)
 
     if device == "cuda" and not cuda_available():
         return row("skipped", "skipped: no CUDA device on this machine")
@@ -38,7 +40,7 @@ def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
     try:
         message = fn(sub, device, spec)
     except Fail as exc:
-        return row("failed", str(exc))
+        return row("failed", str(exc), measured=exc.measured)
     except Skip as exc:
         return row("skipped", f"skipped: {exc}")
     except StudentError as exc:
@@ -49,7 +51,7 @@ def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return row("error", f"internal grader error ({type(exc).__name__}: {exc} at "
                             f"{Path(where.filename).name}:{where.lineno}); please report it")
-    return row("passed", message or "ok", spec.points)
+    return row("passed", message or "ok", spec.points, getattr(message, "measured", None))
 
 
 def select(lesson: LessonSpec, *, public_only: bool = False, exercise: str | None = None,
@@ -67,14 +69,18 @@ def run_checks(checks: Iterable[CheckSpec], sub) -> Iterator[CheckResult]:
 
 
 def grade(lesson_id: str, submission: Path | str | None = None, *, public_only: bool = False,
-          checks: Iterable[str] | None = None) -> Report:
+          checks: Iterable[str] | None = None, timeout_s: float | None = None) -> Report:
     """Grade a notebook or .py against a lesson's checks, each run in an isolated child process.
 
-    Raises KeyError for an unknown lesson; an unreadable submission still yields a report.
+    `timeout_s` overrides course.yml's per-check and per-cell limits. Raises KeyError for an unknown
+    lesson; an unreadable, crashing or hanging submission still yields a report.
     """
     lesson = registry.course().lesson(lesson_id)
     path = Path(submission) if submission is not None else lesson.notebook()
     selected = select(lesson, public_only=public_only, names=checks)
+    if timeout_s is not None:
+        selected = [dataclasses.replace(spec, timeout_s=timeout_s) for spec in selected]
+        lesson = dataclasses.replace(lesson, load_timeout_s=timeout_s)
     try:
         cells = read_code(path)
     except SubmissionUnreadable as exc:

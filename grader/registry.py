@@ -102,7 +102,7 @@ class Course:
         raise KeyError(f"unknown lesson {lesson_id!r}; course.yml has: {known}")
 
     def find_exercise(self, name: str, lesson: str | None = None) -> ExerciseSpec:
-        found = [e for l in self.lessons for e in l.exercises if e.name == name and lesson in (None, l.id)]
+        found = [e for x in self.lessons for e in x.exercises if e.name == name and lesson in (None, x.id)]
         if not found:
             raise KeyError(f"no exercise named {name!r} in course.yml")
         return found[0]
@@ -230,7 +230,7 @@ def _verify(course: Course, lesson: LessonSpec) -> None:
                             f"which is missing from {lesson.id}.{exercise}.checks")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def course() -> Course:
     """The course registry, loaded and validated once per process."""
     return load()

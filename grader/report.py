@@ -27,6 +27,7 @@ class CheckResult:
     max_points: float
     message: str
     public: bool = True
+    measured: float | None = None  # the number behind a speed verdict; not part of the JSON contract
 
     @property
     def id(self) -> str:

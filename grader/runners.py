@@ -32,8 +32,8 @@ class InProcessRunner:
         self.timeout_s = timeout_s
 
     def call(self, probe: Callable[..., Any], *args: Any) -> Any:
-        from grader.worker import is_out_of_memory
         from grader.submission import describe_exception
+        from grader.worker import is_out_of_memory
 
         try:
             with alarm(self.timeout_s, Aborted, f"timed out after {self.timeout_s:g} s"):
@@ -66,7 +66,7 @@ class IsolatedRunner:
     """Runs probes in a child process that has loaded the submission's code."""
 
     def __init__(self, cells: list[CodeCell], *, memory_mb: int, threads: int, load_timeout_s: float,
-                 grace_s: float = 5.0):
+                 grace_s: float = 1.0):
         self.cells = cells
         self.memory_mb = memory_mb
         self.threads = threads

@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Fail, StudentError, check
+from grader.checks import Fail, Measured, StudentError, check
 from grader.compare import expect_close, shape
 from grader.gradients import jacobians, judge_jacobians
 from grader.ops import record_ops
@@ -358,8 +358,8 @@ def merge_speed_vs_repeat_cat(sub, device: str, spec) -> str:
     measured = (f"{ratio:.1f}x faster than repeat + cat (submission {times['submission'] * 1e3:.2f} ms, "
                 f"repeat + cat {times['repeat_cat'] * 1e3:.2f} ms; needs >= {needed:g}x)")
     if ratio < needed:
-        raise Fail(f"only {measured}. Broadcasting should avoid the tiled copy of b entirely.")
-    return measured
+        raise Fail(f"only {measured}. Broadcasting should avoid the tiled copy of b entirely.", measured=ratio)
+    return Measured(measured, ratio)
 
 
 # ------------------------------------------------------------------------------------------------------

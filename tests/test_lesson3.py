@@ -1,0 +1,76 @@
+"""Is lesson 3 graded right? Reference full, stub zero, each mutant loses the check naming its mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import row
+
+LESSON = "lesson3"
+
+
+def test_reference_earns_full_marks(graded):
+    report = graded(LESSON, "reference")
+    failures = [f"{r.id}: {r.message}" for r in report.results if r.status not in ("passed", "skipped")]
+    assert not failures
+    assert report.score == report.max_score > 0
+
+
+def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: CUDA rows are graded for real")
+    cuda = [r for r in graded(LESSON, "reference").results if r.device == "cuda"]
+    assert cuda and all(r.status == "skipped" and r.max_points == 0 for r in cuda)
+
+
+def test_stub_earns_zero_with_not_implemented_messages(graded):
+    report = graded(LESSON, "stub")
+    assert report.score == 0
+    judged = [r for r in report.results if r.status != "skipped"]
+    assert judged and all(r.status in ("failed", "error") for r in judged)
+    assert all("NotImplementedError" in r.message and "lesson3:" in r.message for r in judged)
+
+
+@pytest.mark.parametrize(
+    "name, exercise, check, words",
+    [
+        ("repeat_cat.py", "Merge", "no_tiled_intermediate", ["repeat"]),
+        ("plain_tensors.py", "Merge", "parameters_registered", ["parameters()", "registered"]),
+        ("branch_activation.py", "Merge", "activation_after_sum", ["each branch"]),
+        ("branch_activation.py", "Merge", "matches_concat_linear", ["each branch"]),
+        ("only_3d.py", "Merge", "broadcast_shapes", ["3-D", "broadcastable"]),
+        ("python_loop.py", "Merge", "no_python_loop", ["loops over the batch"]),
+        ("sum_without_dim.py", "total_scores", "per_example_values", ["summed without naming dim"]),
+        ("squeeze_without_dim.py", "total_scores", "singleton_dims", ["squeeze()", "squeeze(-1)"]),
+        ("leftover_singleton.py", "total_scores", "per_example_values", ["size-1 dim", "sum(a + b) = 12"]),
+    ],
+)
+def test_mutant_loses_the_check_that_names_its_mistake(graded, name, exercise, check, words):
+    report = graded(LESSON, name)
+    result = row(report, exercise, check)
+    assert result.status in ("failed", "error"), result
+    assert result.points == 0
+    for word in words:
+        assert word in result.message, result.message
+    assert report.score < report.max_score
+
+
+@pytest.mark.parametrize("name", ["repeat_cat.py", "python_loop.py", "branch_activation.py"])
+def test_mutant_keeps_the_points_of_what_it_got_right(graded, name):
+    report = graded(LESSON, name)
+    for check in ("per_example_values", "singleton_dims", "matches_oracle", "gradients"):
+        assert row(report, "total_scores", check).status == "passed"
+
+
+def test_repeat_cat_is_also_caught_by_the_speed_threshold(graded):
+    result = row(graded(LESSON, "repeat_cat.py"), "Merge", "speed_vs_repeat_cat")
+    assert result.status == "failed" and "faster than repeat + cat" in result.message
+
+
+def test_correct_but_different_implementation_earns_full_marks(graded):
+    report = graded(LESSON, "functional_linear.py")
+    failures = [f"{r.id}: {r.message}" for r in report.results if r.status not in ("passed", "skipped")]
+    assert not failures
+    assert report.score == report.max_score
