@@ -60,9 +60,14 @@ class Aborted(BaseException):
 
 
 class Runner(Protocol):
-    """Where the submission lives. `call` runs `probe(submission, *args)` there and returns its data."""
+    """Where the submission lives. `call` runs `probe(submission, *args)` there and returns its data;
+    `source` returns the text of a student's top-level def/class for static checks (or None)."""
+
+    def start_check(self, timeout_s: float) -> None: ...
 
     def call(self, probe: Callable[..., Any], *args: Any) -> Any: ...
+
+    def source(self, name: str) -> str | None: ...
 
 
 def check(exercise: str, name: str) -> Callable[[CheckFn], CheckFn]:

@@ -45,6 +45,15 @@ class InProcessRunner:
             raise student_error(kind, describe_exception(exc), memory_mb=None) from exc
         return wire.roundtrip(result)
 
+    def source(self, name: str) -> str | None:
+        """Source of the student's def/class `name`, for static checks (None when unavailable)."""
+        import inspect
+
+        try:
+            return inspect.getsource(self.submission.get(name))
+        except (StudentError, OSError, TypeError):
+            return None
+
     def close(self) -> None:
         pass
 
@@ -120,6 +129,10 @@ class IsolatedRunner:
         self.close()
         self._log.unlink(missing_ok=True)
 
+    def source(self, name: str) -> str | None:
+        """Source of the last top-level def/class `name` in the submission, read here, not in the child."""
+        return definition_source(self.cells, name)
+
     # -- calls -----------------------------------------------------------------------------------------
     def call(self, probe: Callable[..., Any], *args: Any) -> Any:
         if self._process is None:
@@ -181,6 +194,21 @@ def student_error(kind: str, message: str, *, memory_mb: int | None) -> StudentE
     if kind == "raised":
         return StudentError(f"your code raised {message}")
     return StudentError(message)
+
+
+def definition_source(cells: list[CodeCell], name: str) -> str | None:
+    import ast
+
+    found = None
+    for cell in cells:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                found = ast.get_source_segment(cell.source, node)
+    return found
 
 
 def _child_main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
