@@ -15,7 +15,7 @@ from grader import registry
 from grader.checks import Aborted, Fail, Skip, StudentError, implementations
 from grader.registry import CheckSpec, LessonSpec
 from grader.report import CheckResult, Report
-from grader.runners import IsolatedRunner
+from grader.runners import IsolatedRunner, UnreadableRunner
 from grader.submission import SubmissionUnreadable, read_code
 
 
@@ -68,32 +68,35 @@ def run_checks(checks: Iterable[CheckSpec], sub) -> Iterator[CheckResult]:
             yield run_check(spec, device, sub)
 
 
+def isolated_runner(lesson: LessonSpec, submission: Path) -> IsolatedRunner | UnreadableRunner:
+    """The runner hidden grading uses for `submission`; an unreadable file gives a runner whose every
+    call fails with the reason, so each check still gets its row."""
+    try:
+        cells = read_code(submission)
+    except SubmissionUnreadable as exc:
+        return UnreadableRunner(f"could not read the submission: {exc}")
+    return IsolatedRunner(cells, memory_mb=lesson.memory_mb, threads=lesson.threads,
+                          load_timeout_s=lesson.load_timeout_s)
+
+
+def with_timeout(lesson: LessonSpec, checks: list[CheckSpec], timeout_s: float | None
+                 ) -> tuple[LessonSpec, list[CheckSpec]]:
+    """Override course.yml's per-check and per-cell limits (e.g. `course grade --timeout`)."""
+    if timeout_s is None:
+        return lesson, checks
+    return (dataclasses.replace(lesson, load_timeout_s=timeout_s),
+            [dataclasses.replace(spec, timeout_s=timeout_s) for spec in checks])
+
+
 def grade(lesson_id: str, submission: Path | str | None = None, *, public_only: bool = False,
           checks: Iterable[str] | None = None, timeout_s: float | None = None) -> Report:
     """Grade a notebook or .py against a lesson's checks, each run in an isolated child process.
 
-    `timeout_s` overrides course.yml's per-check and per-cell limits. Raises KeyError for an unknown
-    lesson; an unreadable, crashing or hanging submission still yields a report.
+    Raises KeyError for an unknown lesson; an unreadable, crashing or hanging submission still yields
+    a report.
     """
     lesson = registry.course().lesson(lesson_id)
     path = Path(submission) if submission is not None else lesson.notebook()
-    selected = select(lesson, public_only=public_only, names=checks)
-    if timeout_s is not None:
-        selected = [dataclasses.replace(spec, timeout_s=timeout_s) for spec in selected]
-        lesson = dataclasses.replace(lesson, load_timeout_s=timeout_s)
-    try:
-        cells = read_code(path)
-    except SubmissionUnreadable as exc:
-        return Report(lesson.id, [_unreadable(spec, device, str(exc)) for spec in selected
-                                  for device in spec.devices])
-    with IsolatedRunner(cells, memory_mb=lesson.memory_mb, threads=lesson.threads,
-                        load_timeout_s=lesson.load_timeout_s) as runner:
+    lesson, selected = with_timeout(lesson, select(lesson, public_only=public_only, names=checks), timeout_s)
+    with isolated_runner(lesson, path) as runner:
         return Report(lesson.id, list(run_checks(selected, runner)))
-
-
-def _unreadable(spec: CheckSpec, device: str, message: str) -> CheckResult:
-    if device == "cuda" and not cuda_available():
-        return CheckResult(spec.exercise, spec.name, device, "skipped", 0.0, 0.0,
-                           "skipped: no CUDA device on this machine", spec.public)
-    return CheckResult(spec.exercise, spec.name, device, "error", 0.0, spec.points,
-                       f"could not read the submission: {message}", spec.public)

@@ -58,6 +58,31 @@ class InProcessRunner:
         pass
 
 
+class UnreadableRunner:
+    """Stands in for a submission that could not be read: every call fails with the reason."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def start_check(self, timeout_s: float) -> None:
+        pass
+
+    def call(self, probe: Callable[..., Any], *args: Any) -> Any:
+        raise Aborted(self.reason)
+
+    def source(self, name: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> UnreadableRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 _CONTEXT: multiprocessing.context.BaseContext | None = None
 
 
