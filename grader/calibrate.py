@@ -27,16 +27,16 @@ def calibrate(lessons: list[LessonSpec], *, repeats: int = 3) -> None:
             candidates = {"reference": lesson.notebook("solutions")}
             for name in mutants.names(lesson.id):
                 candidates[name] = mutants.compose(lesson.id, name, Path(tmp))
-            ratios: dict[tuple[str, str, str], list[float]] = {}
+            ratios: dict[tuple[str, str, str, str], list[float]] = {}
             for label, path in candidates.items():
                 for _ in range(repeats):
                     for r in grade(lesson.id, path, checks=names).results:
                         if r.measured is not None:
-                            ratios.setdefault((r.check, r.device, label), []).append(r.measured)
+                            ratios.setdefault((r.exercise, r.check, r.device, label), []).append(r.measured)
             for spec in (c for c in lesson.checks if c.name in names):
                 for device in spec.devices:
-                    rows = {label: v for (check, dev, label), v in ratios.items()
-                            if check == spec.name and dev == device}
+                    rows = {label: v for (exercise, check, dev, label), v in ratios.items()
+                            if (exercise, check, dev) == (spec.exercise, spec.name, device)}
                     if not rows:
                         print(f"{lesson.id} {spec.exercise}.{spec.name} [{device}]: not measured here")
                         continue

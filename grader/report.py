@@ -77,6 +77,7 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow
 
 def render(report: Report, console: Any = None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if console is None:
@@ -89,7 +90,7 @@ def render(report: Report, console: Any = None) -> None:
     table.add_column("message", overflow="fold")
     for r in report.results:
         table.add_row(r.exercise, r.check, f"{_num(r.points)}/{_num(r.max_points)}", r.device,
-                      f"[{_STYLE[r.status]}]{r.status}[/]", r.message)
+                      f"[{_STYLE[r.status]}]{r.status}[/]", escape(r.message))  # "x[i]" is not markup
     console.print(table)
 
 
