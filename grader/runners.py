@@ -166,6 +166,8 @@ class IsolatedRunner:
         kind, value = self._receive(self.deadline + self.grace_s, "running")
         if kind == "ok":
             return value
+        if worker_is_poisoned(value):  # the child exits after such an error; the next call starts afresh
+            self.close()
         raise student_error(kind, value, memory_mb=self.memory_mb)
 
     def _receive(self, deadline: float, phase: str) -> Any:
@@ -209,6 +211,12 @@ class IsolatedRunner:
         except OSError:
             return ""
         return " ".join(text[-chars:].split())
+
+
+def worker_is_poisoned(message: str) -> bool:
+    from grader.worker import is_poisoning
+
+    return is_poisoning(Exception(message))
 
 
 def student_error(kind: str, message: str, *, memory_mb: int | None) -> StudentError:

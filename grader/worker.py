@@ -44,6 +44,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc)
 
 
+def is_poisoning(exc: BaseException) -> bool:
+    """Errors after which this process cannot be trusted (a CUDA device-side assert breaks the context)."""
+    text = str(exc)
+    return "device-side assert" in text or "CUDA error" in text
+
+
 def main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
     _redirect_output(config["log_path"])
     torch.set_num_threads(config["threads"])
@@ -56,6 +62,7 @@ def main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
         except EOFError:
             return
         probe, args = pickle.loads(request)
+        poisoned = False
         try:
             payload = wire.dumps(("ok", probe(sub, *args)))
         except BaseException as exc:  # noqa: BLE001 - every failure of student code is reported as data
@@ -66,4 +73,7 @@ def main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
             if config.get("debug"):
                 traceback.print_exc()
             payload = wire.dumps((kind, message))
+            poisoned = is_poisoning(exc)
         conn.send_bytes(payload)
+        if poisoned:  # the parent starts a fresh child for the next check
+            return

@@ -77,3 +77,22 @@ def test_hang_while_loading_is_reported(tmp_path):
 def test_composed_submission_puts_the_mutant_last(tmp_path):
     text = compose(LESSON, "sum_without_dim.py", tmp_path).read_text()
     assert text.index("class Merge") < text.index("torch.sum(item_scores)")
+
+
+def test_a_poisoned_cuda_context_gets_a_fresh_child_for_the_next_check(tmp_path):
+    """After a device-side assert the child's CUDA context is unusable: the next check must not inherit it."""
+    from grader.grading import grade
+
+    path = tmp_path / "poison.py"
+    path.write_text(
+        "import os\n"
+        "def total_scores(item_scores, bias):\n"
+        "    if os.environ.get('POISONED'):\n"
+        "        raise RuntimeError('still in the poisoned process')\n"
+        "    os.environ['POISONED'] = '1'\n"
+        "    raise RuntimeError('CUDA error: device-side assert triggered')\n"
+    )
+    report = grade(LESSON, path, checks=["per_example_values", "gradients"])
+    first, second = (r for r in report.results if r.device == "cpu")
+    assert "device-side assert" in first.message
+    assert "device-side assert" in second.message  # a fresh child: not "still in the poisoned process"
