@@ -1,0 +1,142 @@
+"""Is lesson 7 graded right? Reference full, stub zero, each mutant loses the check naming its mistake,
+correct-but-different implementations full."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import registry
+from tests.conftest import row, rows
+
+LESSON = "lesson7"
+EXERCISES = ("softmax", "log_softmax", "softmax_cross_entropy", "cross_entropy")
+# Mutants are graded without the two speed checks (seconds each, and about none of them); python_loop.py
+# is graded on the speed checks alone.
+NOT_SPEED = tuple(sorted({c.name for c in registry.course().lesson(LESSON).checks} - {"speed_vs_builtin"}))
+SPEED = ("speed_vs_builtin",)
+
+
+def _failures(report):
+    return [f"{r.id}: {r.message}" for r in report.results if r.status not in ("passed", "skipped")]
+
+
+def test_reference_earns_full_marks(graded):
+    report = graded(LESSON, "reference")
+    assert not _failures(report)
+    assert report.score == report.max_score > 0
+
+
+def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: CUDA rows are graded for real")
+    cuda = [r for r in graded(LESSON, "reference").results if r.device == "cuda"]
+    assert cuda and all(r.status == "skipped" and r.max_points == 0 for r in cuda)
+
+
+def test_stub_earns_zero_with_not_implemented_messages(graded):
+    report = graded(LESSON, "stub")
+    assert report.score == 0
+    judged = [r for r in report.results if r.status != "skipped"]
+    assert judged and all(r.status in ("failed", "error") for r in judged)
+    for r in judged:
+        assert "NotImplementedError" in r.message and f"lesson7: {r.exercise}" in r.message, r.message
+
+
+@pytest.mark.parametrize("name", ["alt_logsumexp.py", "alt_float32_onehot.py"])
+def test_correct_but_different_implementation_earns_full_marks(graded, name):
+    report = graded(LESSON, name)
+    assert not _failures(report)
+    assert report.score == report.max_score
+
+
+@pytest.mark.parametrize(
+    "name, exercise, check, words",
+    [
+        ("unstable_softmax.py", "softmax", "seed_example", ["overflowed", "88.7", "Subtract the largest logit"]),
+        ("unstable_softmax.py", "softmax", "half_precision", ["float16", "11.1"]),
+        ("log_of_softmax.py", "log_softmax", "seed_example", ["log(softmax(x))", "-inf"]),
+        ("log_of_softmax.py", "log_softmax", "extreme_logits", ["log(softmax(x))"]),
+        ("unstable_cross_entropy.py", "softmax_cross_entropy", "seed_example", ["got inf", "log(softmax(x))"]),
+        ("global_max.py", "softmax", "per_row_max", ["one max over the whole tensor", "per-row max"]),
+        ("softmax_before_cross_entropy.py", "cross_entropy", "matches_torch",
+         ["softmax to the logits before the cross-entropy", "raw logits"]),
+        ("wrong_dim_sum.py", "softmax", "non_last_dim", ["sum to 1 along dim 1, not along dim=0"]),
+        ("cross_entropy_last_dim.py", "cross_entropy", "non_last_dim", ["classes are on dim 1"]),
+        ("reduce_max.py", "softmax", "seed_example", ["AttributeError", "reduce_max does not exist in PyTorch"]),
+        ("clamp_log.py", "softmax_cross_entropy", "seed_example", ["got 13.8155", "clamp"]),
+        ("clamp_log.py", "softmax_cross_entropy", "extreme_gradients", ["gradient", "exactly 0", "clamp"]),
+        ("added_back.py", "log_softmax", "extreme_logits", ["sums to 10", "lost in rounding"]),
+        ("uses_builtins.py", "softmax", "allowed_builtins", ["torch.softmax", "forbids"]),
+        ("uses_builtins.py", "log_softmax", "allowed_builtins", ["Tensor.log_softmax"]),
+        ("uses_builtins.py", "softmax_cross_entropy", "allowed_builtins", ["F.log_softmax"]),
+        ("uses_builtins.py", "cross_entropy", "allowed_builtins", ["F.cross_entropy"]),
+        ("python_loop.py", "softmax_cross_entropy", "speed_vs_builtin", ["the time of F.cross_entropy", "Python loop"]),
+        ("python_loop.py", "cross_entropy", "speed_vs_builtin", ["the time of F.cross_entropy", "Python loop"]),
+    ],
+)
+def test_mutant_loses_the_check_that_names_its_mistake(graded, name, exercise, check, words):
+    report = graded(LESSON, name, checks=SPEED if check == "speed_vs_builtin" else NOT_SPEED)
+    result = row(report, exercise, check)
+    assert result.status in ("failed", "error"), result
+    assert result.points == 0
+    for word in words:
+        assert word in result.message, result.message
+    assert report.score < report.max_score
+
+
+@pytest.mark.parametrize(
+    "name, broken",
+    [
+        ("unstable_softmax.py", {"softmax"}),
+        ("global_max.py", {"softmax"}),
+        ("wrong_dim_sum.py", {"softmax"}),
+        ("reduce_max.py", {"softmax"}),
+        ("log_of_softmax.py", {"log_softmax", "softmax_cross_entropy", "cross_entropy"}),  # they call it
+        ("added_back.py", {"log_softmax"}),
+        ("unstable_cross_entropy.py", {"softmax_cross_entropy"}),
+        ("clamp_log.py", {"softmax_cross_entropy"}),
+        ("softmax_before_cross_entropy.py", {"cross_entropy"}),
+        ("cross_entropy_last_dim.py", {"cross_entropy"}),
+        ("uses_builtins.py", set()),
+    ],
+)
+def test_mutant_costs_only_the_exercises_it_breaks(graded, name, broken):
+    report = graded(LESSON, name, checks=NOT_SPEED)
+    for exercise in EXERCISES:
+        lost = [r for r in report.results if r.exercise == exercise and r.status in ("failed", "error")]
+        if exercise in broken:
+            assert lost, f"{name} should lose points on {exercise}"
+        elif name == "uses_builtins.py":
+            assert [r.check for r in lost] == ["allowed_builtins"], lost
+        else:
+            assert not lost, lost
+
+
+def test_reduce_max_is_reported_cleanly_on_every_softmax_check(graded):
+    report = graded(LESSON, "reduce_max.py", checks=NOT_SPEED)
+    softmax_rows = [r for r in report.results if r.exercise == "softmax" and r.device == "cpu"]
+    assert softmax_rows and all(r.status == "error" and r.points == 0 for r in softmax_rows)
+    for r in softmax_rows:
+        assert "has no attribute 'reduce_max'" in r.message and "amax(dim=dim, keepdim=True)" in r.message
+        assert "internal grader error" not in r.message
+
+
+def test_speed_check_passes_the_loop_free_mutants_it_does_not_target(graded):
+    for exercise in ("softmax_cross_entropy", "cross_entropy"):
+        assert row(graded(LESSON, "reference"), exercise, "speed_vs_builtin").status == "passed"
+        assert rows(graded(LESSON, "alt_logsumexp.py"), exercise, "speed_vs_builtin")[0].status == "passed"
+
+
+def test_self_check_runs_the_public_checks_in_process():
+    """The notebook's check(fn) path (InProcessRunner): the reference passes, the judge's inputs stay intact."""
+    from grader.selfcheck import run_public
+    from grader.submission import read_code, run_cells
+
+    module = run_cells(read_code(registry.course().lesson(LESSON).notebook("solutions"))).module
+    for exercise in EXERCISES:
+        results = run_public(getattr(module, exercise), lesson=LESSON)
+        judged = [r for r in results if r.status != "skipped"]
+        assert judged and all(r.status == "passed" for r in judged), [r.message for r in judged]
+        assert all(r.check in ("seed_example", "matches_torch", "allowed_builtins") for r in results)
