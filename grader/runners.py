@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import pickle
 import tempfile
@@ -35,6 +36,7 @@ class InProcessRunner:
         from grader.submission import describe_exception
         from grader.worker import is_out_of_memory
 
+        args = copy.deepcopy(args)  # as across a process boundary: student code cannot touch the judge's data
         try:
             with alarm(self.timeout_s, Aborted, f"timed out after {self.timeout_s:g} s"):
                 result = probe(self.submission, *args)

@@ -61,3 +61,20 @@ def test_pytest_exercises_passes_on_the_reference(tmp_path):
     done = _pytest_on(lesson.notebook("solutions"), tmp_path)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "6 passed" in done.stdout
+
+
+def test_in_process_probes_cannot_touch_the_judges_inputs():
+    """Self-checks run student code in-process; it must see copies, as the isolated child does."""
+    import torch
+
+    from grader.runners import InProcessRunner
+    from grader.submission import Submission
+
+    def probe(sub, x):
+        x.mul_(0)
+        return x
+
+    original = torch.ones(3)
+    runner = InProcessRunner(Submission(__import__("types").ModuleType("m")))
+    assert runner.call(probe, original).sum() == 0
+    assert torch.equal(original, torch.ones(3))
