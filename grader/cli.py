@@ -82,3 +82,36 @@ def calibrate(lesson_ids: tuple[str, ...]) -> None:
 
     lessons = [_lesson(i) for i in lesson_ids] or [x for x in registry.course().lessons if x.exercises]
     run_calibration(lessons)
+
+
+@main.group("nbgrader")
+def nbgrader_group() -> None:
+    """Run the course as an nbgrader course (instructors)."""
+
+
+@nbgrader_group.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def nbgrader_init(directory: Path) -> None:
+    """Write an nbgrader course in DIRECTORY: config, source/ notebooks, gradebook with the lessons."""
+    from grader.nbgrader_course import CourseError, init
+
+    try:
+        written = init(directory)
+    except CourseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote: {path}")
+    click.echo(f"Next: cd {directory} && nbgrader generate_assignment LESSON  (see README, 'For instructors')")
+
+
+@nbgrader_group.command("bench")
+@click.option("--lesson", "lesson_id", default="lesson3", show_default=True, help="The lesson to autograde.")
+@click.option("--students", type=click.IntRange(min=2), default=30, show_default=True,
+              help="Class size (copies of the reference answers).")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the courses in this folder and keep them (default: a temporary folder).")
+def nbgrader_bench(lesson_id: str, students: int, keep: Path | None) -> None:
+    """Time `nbgrader autograde` of a class with the course grader, next to nbgrader's own baseline."""
+    from grader.nbgrader_bench import bench
+
+    bench(_lesson(lesson_id).id, students, keep, echo=click.echo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import pickle
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -89,13 +90,25 @@ _CONTEXT: multiprocessing.context.BaseContext | None = None
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """A forkserver that has imported torch once; each child is a cheap fork of it."""
+    """A forkserver that has imported torch, the lessons' check modules and the judging helpers'
+    first-use imports (grader.warm) once; each child is a cheap, warm fork of it."""
     global _CONTEXT
     if _CONTEXT is None:
+        from grader import registry
+
+        lessons = [lesson.module for lesson in registry.course().lessons if lesson.exercises]
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader.worker"])
+        ctx.set_forkserver_preload(["grader.worker", "grader.warm", *lessons])
         _CONTEXT = ctx
     return _CONTEXT
+
+
+def start_forkserver() -> None:
+    """Start the forkserver now (it otherwise starts with the first child), e.g. before a class is graded."""
+    import multiprocessing.forkserver
+
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 class IsolatedRunner:
@@ -115,6 +128,9 @@ class IsolatedRunner:
         self._process: Any = None
         self._conn: Any = None
         self._log = Path(tempfile.mkstemp(prefix="grader-child-", suffix=".log")[1])
+        # The child works in a private folder: files the submission writes never land where the judge
+        # (or the course) imports or reads from.
+        self._workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start_check(self, timeout_s: float) -> None:
@@ -127,7 +143,7 @@ class IsolatedRunner:
         ctx = _context()
         parent, child = ctx.Pipe()
         config = {"log_path": str(self._log), "threads": self.threads, "memory_mb": self.memory_mb,
-                  "cell_timeout_s": self.load_timeout_s}
+                  "cell_timeout_s": self.load_timeout_s, "workdir": str(self._workdir)}
         self._process = ctx.Process(target=_child_main, args=(child, self.cells, config), daemon=True)
         self._process.start()
         child.close()
@@ -155,6 +171,7 @@ class IsolatedRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
         self._log.unlink(missing_ok=True)
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     def source(self, name: str) -> str | None:
         """Source of the last top-level def/class `name` in the submission, read here, not in the child."""

@@ -52,6 +52,8 @@ def is_poisoning(exc: BaseException) -> bool:
 
 def main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
     _redirect_output(config["log_path"])
+    os.chdir(config["workdir"])
+    sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # nothing the submission writes is importable
     torch.set_num_threads(config["threads"])
     _limit_memory(config["memory_mb"])
     sub = run_cells(cells, cell_timeout_s=config["cell_timeout_s"])

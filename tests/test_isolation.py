@@ -96,3 +96,17 @@ def test_a_poisoned_cuda_context_gets_a_fresh_child_for_the_next_check(tmp_path)
     first, second = (r for r in report.results if r.device == "cpu")
     assert "device-side assert" in first.message
     assert "device-side assert" in second.message  # a fresh child: not "still in the poisoned process"
+
+
+def test_files_a_submission_writes_stay_in_its_private_folder(tmp_path, monkeypatch):
+    """A submission that writes `hypothesis.py` must not get it imported by the judge."""
+    from grader.grading import grade
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "writer.py"
+    path.write_text("open('hypothesis.py', 'w').write('raise SystemExit(\"forged\")')\n"
+                    "def total_scores(item_scores, bias):\n"
+                    "    return item_scores.squeeze(-1).sum(dim=1) + bias\n")
+    report = grade(LESSON, path, checks=["matches_oracle"])
+    assert not (tmp_path / "hypothesis.py").exists()
+    assert [r.status for r in report.results if r.device == "cpu"] == ["passed"]
