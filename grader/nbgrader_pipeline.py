@@ -33,6 +33,7 @@ from nbgrader.preprocessors import ClearSolutions, DeduplicateIds, Execute
 from traitlets import Dict, Float, Int
 
 from grader import registry
+from grader.memory import rss_bytes
 from grader.nbgrader_cell import cell_grade, parse_call
 from grader.nbgrader_judge import Judge
 from grader.registry import LessonSpec
@@ -194,7 +195,7 @@ class _KernelWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            if _rss_bytes(self.process.pid) > self.limit:
+            if rss_bytes(self.process.pid) > self.limit:
                 self.killed = True
                 try:
                     os.kill(self.process.pid, signal.SIGKILL)
@@ -213,17 +214,6 @@ class _KernelWatch:
 
     def stop(self) -> None:
         self._stop.set()
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def report_unreadable(assignment: str, student: str, notebooks: list[str]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from grader import wire
 from grader.checks import Aborted, StudentError
+from grader.memory import rss_bytes
 from grader.submission import CodeCell, Submission, alarm
 
 MIB = 1 << 20
@@ -208,7 +209,7 @@ class IsolatedRunner:
                 self.close()
                 limit = self.load_timeout_s if phase == "loading" else self.timeout_s
                 raise Aborted(f"timed out after {limit:g} s while {phase} (an endless loop, or far too slow?)")
-            rss = _rss_bytes(self._process.pid)
+            rss = rss_bytes(self._process.pid)
             if rss > self.memory_mb * MIB + 1024 * MIB:  # the limit plus torch's own footprint
                 self.close()
                 raise Aborted(f"used more than {self.memory_mb} MiB of memory and was stopped")
@@ -267,15 +268,4 @@ def _child_main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> Non
     from grader.worker import main
 
     main(conn, cells, config)
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
