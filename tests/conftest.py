@@ -52,3 +52,29 @@ def row(report: Report, exercise: str, check: str, device: str = "cpu"):
     (found,) = rows(report, exercise, check, device)
     return found
 
+
+def failures(report: Report) -> list[str]:
+    return [f"{r.id}: {r.message}" for r in report.results if r.status not in ("passed", "skipped")]
+
+
+def assert_full_marks(report: Report) -> None:
+    assert not failures(report), failures(report)
+    assert report.score == report.max_score > 0
+
+
+def assert_cuda_rows_skipped_without_a_gpu(report: Report) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: CUDA rows are graded for real")
+    cuda = [r for r in report.results if r.device == "cuda"]
+    assert cuda and all(r.status == "skipped" and r.max_points == 0 for r in cuda)
+
+
+def assert_stub_earns_zero(report: Report) -> None:
+    """Every judged row fails with the stub's NotImplementedError naming the lesson and exercise."""
+    assert report.score == 0
+    judged = [r for r in report.results if r.status != "skipped"]
+    assert judged and all(r.status in ("failed", "error") for r in judged)
+    for r in judged:
+        assert "NotImplementedError" in r.message and f"{report.lesson}: {r.exercise}" in r.message, r.message
