@@ -110,8 +110,8 @@ def base_name(display: str) -> str:
 
 
 def _fresh(t: torch.Tensor, device: str) -> torch.Tensor:
-    """A copy on `device`: in-process (self-checks) the judge's own tensors must stay untouched."""
-    return t.detach().to(device).clone()
+    """`t` on `device`, detached (runners already hand probes copies of the judge's tensors)."""
+    return t.detach().to(device)
 
 
 def _student_args(name: str, case: dict, device: str, logits: torch.Tensor | None = None) -> tuple:
