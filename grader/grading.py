@@ -25,16 +25,62 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
-    """Run one check on one device. Never raises: every outcome becomes a row."""
+MESSAGE_CHARS = 2000
 
+
+def clean_message(text: object, limit: int = MESSAGE_CHARS) -> str:
+    """One printable line of at most `limit` characters (no lone surrogates, no terminal escapes)."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
+    """Run one check on one device. Never raises: every outcome becomes a row.
+
+    Results are kept on the runner, so a check run once (e.g. a value check a gated check needed) is not
+    run again for the same submission.
+    """
+    cache = _verdicts(sub)
+    key = (spec.exercise, spec.name, device)
+    if key not in cache:
+        cache[key] = _run_check(spec, device, sub)
+    return cache[key]
+
+
+def _verdicts(sub) -> dict:
+    try:
+        return sub.__dict__.setdefault("verdicts", {})
+    except AttributeError:
+        return {}
+
+
+def _value_failures(spec: CheckSpec, device: str, sub) -> list[CheckResult]:
+    lesson = registry.course().lesson(spec.lesson)
+    values = [c for c in lesson.checks if c.exercise == spec.exercise and not c.gated and device in c.devices]
+    results = [run_check(c, device, sub) for c in values]
+    return [r for r in results if r.status in ("failed", "error")]
+
+
+def _run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
     def row(status: str, message: str, points: float = 0.0, measured: float | None = None) -> CheckResult:
         max_points = 0.0 if status == "skipped" else spec.points
-        return CheckResult(spec.exercise, spec.name, device, status, points, max_points, str(message),
+        return CheckResult(spec.exercise, spec.name, device, status, points, max_points, clean_message(message),
                            spec.public, measured)
 
     if device == "cuda" and not cuda_available():
         return row("skipped", "skipped: no CUDA device on this machine")
+    refused = getattr(sub, "refused", None)
+    if refused:
+        return row("failed", refused)
+    if spec.gated:
+        wrong = _value_failures(spec, device, sub)
+        if wrong:
+            first = wrong[0]
+            return row("failed", f"not awarded: {spec.kind} points need right values, and {spec.exercise} fails "
+                                 f"{first.check} on {device} ({clean_message(first.message, 300)}). Fix the values "
+                                 "first.")
     fn = implementations(f"grader.lessons.{spec.lesson}")[(spec.exercise, spec.name)]
     sub.start_check(spec.timeout_s)
     try:
@@ -70,13 +116,40 @@ def run_checks(checks: Iterable[CheckSpec], sub) -> Iterator[CheckResult]:
 
 def isolated_runner(lesson: LessonSpec, submission: Path) -> IsolatedRunner | UnreadableRunner:
     """The runner hidden grading uses for `submission`; an unreadable file gives a runner whose every
-    call fails with the reason, so each check still gets its row."""
+    call fails with the reason, so each check still gets its row. Code that reaches into the grader or the
+    interpreter (grader.source_scan.tampering) is not run at all: every row says where it is."""
     try:
         cells = read_code(submission)
     except SubmissionUnreadable as exc:
         return UnreadableRunner(f"could not read the submission: {exc}")
+    findings = tampering_findings(lesson, cells)
+    if findings:
+        runner = UnreadableRunner("not graded")
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        runner.refused = (f"not graded: {findings[0].describe()}{more}. Graded code may not inspect or patch the "
+                          "grader, the interpreter or torch (exec/eval, importing grader, gc, inspect, sys.modules, "
+                          "ctypes, torch._C, torch.ops, signals, assigning to torch's attributes). Remove it and "
+                          "submit again.")
+        runner.sandbox = "not run: the submission was refused"
+        return runner
     return IsolatedRunner(cells, memory_mb=lesson.memory_mb, threads=lesson.threads,
                           load_timeout_s=lesson.load_timeout_s)
+
+
+def tampering_findings(lesson: LessonSpec, cells: list) -> list:
+    """Static findings (read in this process, never run) in the cells that would run."""
+    from grader.source_scan import tampering
+
+    return tampering(cells, trusted=trusted_cells(lesson))
+
+
+def trusted_cells(lesson: LessonSpec) -> frozenset[str]:
+    """The course's own code cells of the released notebook (imports, helpers), as students receive them."""
+    try:
+        cells = read_code(lesson.notebook("exercises"))
+    except (SubmissionUnreadable, OSError):
+        return frozenset()
+    return frozenset(c.source.strip() for c in cells if "NotImplementedError(" not in c.source)
 
 
 def with_timeout(lesson: LessonSpec, checks: list[CheckSpec], timeout_s: float | None
@@ -99,4 +172,6 @@ def grade(lesson_id: str, submission: Path | str | None = None, *, public_only: 
     path = Path(submission) if submission is not None else lesson.notebook()
     lesson, selected = with_timeout(lesson, select(lesson, public_only=public_only, names=checks), timeout_s)
     with isolated_runner(lesson, path) as runner:
-        return Report(lesson.id, list(run_checks(selected, runner)))
+        results = list(run_checks(selected, runner))
+        sandbox = runner.sandbox or "not run: no check needed the submission's code"
+    return Report(lesson.id, results, sandbox=sandbox)

@@ -82,7 +82,7 @@ class Judge:
         reply = json.loads(line)
         if "error" in reply:
             raise JudgeError(reply["error"])
-        return Report(self.lesson, [CheckResult(**row) for row in reply["results"]])
+        return Report(self.lesson, [CheckResult(**row) for row in reply["results"]], sandbox=reply.get("sandbox", ""))
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -122,7 +122,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
     print(f"[course judge] {request['lesson']}: graded in {time.monotonic() - start:.2f} s, "
           f"{report.score:g}/{report.max_score:g} points", file=sys.stderr, flush=True)
-    return {"results": [dataclasses.asdict(r) for r in report.results]}
+    return {"results": [dataclasses.asdict(r) for r in report.results], "sandbox": report.sandbox}
 
 
 def warm_up() -> None:

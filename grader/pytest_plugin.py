@@ -107,6 +107,7 @@ class LessonCollector(pytest.Collector):
 
 
 _RUNNERS = pytest.StashKey[list]()
+_SANDBOX = pytest.StashKey[dict]()
 
 
 class ExerciseCollector(pytest.Collector):
@@ -136,8 +137,11 @@ class CheckItem(pytest.Item):
         from grader.grading import run_check
 
         lesson: LessonCollector = self.parent.parent  # type: ignore[assignment]
-        result = run_check(self.spec, self.device, lesson.get_runner())
+        runner = lesson.get_runner()
+        result = run_check(self.spec, self.device, runner)
         self.config.stash[_RESULTS].setdefault(self.spec.lesson, []).append(result)
+        if getattr(runner, "sandbox", None):
+            self.config.stash.setdefault(_SANDBOX, {})[self.spec.lesson] = runner.sandbox
         if result.status == "skipped":
             pytest.skip(result.message)
         if result.status != "passed":
@@ -163,7 +167,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     from grader.report import Report
 
-    reports = [Report(lesson, rows) for lesson, rows in results.items()]
+    sandboxes = session.config.stash.get(_SANDBOX, {})
+    reports = [Report(lesson, rows, sandbox=sandboxes.get(lesson, "")) for lesson, rows in results.items()]
     if len(reports) == 1:
         reports[0].write_json(path)
     else:
@@ -182,3 +187,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for exercise, (got, out_of) in report.by_exercise().items():
             terminalreporter.write_line(f"{lesson} {exercise}: {got:g} / {out_of:g}")
         terminalreporter.write_line(f"{lesson} total: {report.score:g} / {report.max_score:g}")
+        sandbox = config.stash.get(_SANDBOX, {}).get(lesson)
+        if sandbox:
+            terminalreporter.write_line(f"{lesson} sandbox: {sandbox}")

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE_FILE = ROOT / "course.yml"
 DEVICES = ("cpu", "cuda")
 VISIBILITIES = ("public", "hidden")
+# value: judges the answer itself. The others earn points only when every value check of the same
+# exercise passed on the same device: no structure, speed or gradient point for a wrong answer.
+KINDS = ("value", "structure", "speed", "gradient")
 
 
 class RegistryError(ValueError):
@@ -36,6 +39,11 @@ class CheckSpec:
     thresholds: dict[str, Any]
     examples: int = 25
     description: str = ""
+    kind: str = "value"
+
+    @property
+    def gated(self) -> bool:
+        return self.kind != "value"
 
     @property
     def public(self) -> bool:
@@ -178,6 +186,9 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
                 visibility = cr.get("visibility", str)
                 if visibility not in VISIBILITIES:
                     raise RegistryError(f"{path}: {cr.where}.visibility must be one of {VISIBILITIES}")
+                kind = cr.get("kind", str, "value")
+                if kind not in KINDS:
+                    raise RegistryError(f"{path}: {cr.where}.kind must be one of {KINDS}")
                 devices = tuple(cr.get("devices", list, ["cpu", "cuda"]))
                 bad = [d for d in devices if d not in DEVICES]
                 if bad or not devices:
@@ -190,6 +201,7 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
                     thresholds=dict(cr.get("thresholds", dict, {})),
                     examples=cr.get("examples", int, 25),
                     description=cr.get("description", str, ""),
+                    kind=kind,
                 ))
                 cr.done()
             if len({c.name for c in checks}) != len(checks):

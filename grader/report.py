@@ -43,6 +43,11 @@ class CheckResult:
 class Report:
     lesson: str
     results: list[CheckResult]
+    sandbox: str = ""  # how the submission's code was sealed, as its child reported before running it
+
+    @property
+    def sealed(self) -> bool:
+        return self.sandbox.startswith("sealed")
 
     @property
     def score(self) -> float:
@@ -54,6 +59,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"lesson": self.lesson, "score": self.score, "max_score": self.max_score,
+                "sandbox": self.sandbox, "sealed": self.sealed,
                 "checks": [r.to_json() for r in self.results]}
 
     def write_json(self, path: Path | str) -> None:
@@ -92,6 +98,8 @@ def render(report: Report, console: Any = None) -> None:
         table.add_row(r.exercise, r.check, f"{_num(r.points)}/{_num(r.max_points)}", r.device,
                       f"[{_STYLE[r.status]}]{r.status}[/]", escape(r.message))  # "x[i]" is not markup
     console.print(table)
+    if report.sandbox:
+        console.print(f"sandbox: {escape(report.sandbox)}")
 
 
 def _num(x: float) -> str:

@@ -2,52 +2,78 @@
 
 - InProcessRunner: in this process (notebook self-check, `pytest exercises/...`). Results still make the
   round trip through grader.wire so that public checks see exactly the data hidden grading sees.
-- IsolatedRunner: in a child process with a wall-clock timeout and a memory limit (hidden grading).
-  A hang, crash or memory blow-up aborts the current check only; the next check gets a fresh child.
+- IsolatedRunner: in a sealed child process (grader.child) with a wall-clock deadline, a memory limit on
+  its whole process tree, and caps on what it may send back (hidden grading). A hang, crash or memory
+  blow-up aborts the current check only; the next check gets a fresh child. Requests name probes by id.
+
+Both offer `prepare(probe, *args)` and `go(*sample) -> (reply, seconds)` for speed checks: the judge's
+clock times `go`. `clean()` is a runner of the same kind that never loaded the submission (baselines).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import multiprocessing
-import pickle
+import os
 import shutil
+import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader import wire
+from grader import channel, wire
 from grader.checks import Aborted, StudentError
 from grader.memory import rss_bytes
+from grader.probes import probe_id
 from grader.submission import CodeCell, Submission, alarm
 
 MIB = 1 << 20
+MAX_PROCESSES = 64  # processes (threads included) the submission's tree may hold at once
+CHILD_SUBPACKAGES = ("probes", "child.py", "channel.py", "checks.py", "submission.py", "wire.py", "sandbox.py",
+                     "warm.py", "memory.py")
 
 
 class InProcessRunner:
     def __init__(self, submission: Submission):
         self.submission = submission
         self.timeout_s = 0.0
+        self._go: Callable[..., Any] | None = None
 
     def start_check(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
 
-    def call(self, probe: Callable[..., Any], *args: Any) -> Any:
+    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from grader.child import is_out_of_memory
         from grader.submission import describe_exception
-        from grader.worker import is_out_of_memory
 
-        args = copy.deepcopy(args)  # as across a process boundary: student code cannot touch the judge's data
         try:
             with alarm(self.timeout_s, Aborted, f"timed out after {self.timeout_s:g} s"):
-                result = probe(self.submission, *args)
+                return fn(*args)
         except (Aborted, StudentError):
             raise
         except BaseException as exc:  # noqa: BLE001 - student failures become messages
             kind = "oom" if is_out_of_memory(exc) else "raised"
             raise student_error(kind, describe_exception(exc), memory_mb=None) from exc
-        return wire.roundtrip(result)
+
+    def call(self, probe: Callable[..., Any], *args: Any) -> Any:
+        args = copy.deepcopy(args)  # as across a process boundary: student code cannot touch the judge's data
+        return wire.roundtrip(self._run(probe, self.submission, *args))
+
+    def prepare(self, probe: Callable[..., Any], *args: Any) -> Any:
+        info, self._go = self._run(probe, self.submission, *copy.deepcopy(args))
+        return wire.roundtrip(info)
+
+    def go(self, *sample: Any) -> tuple[Any, float]:
+        start = time.perf_counter()
+        reply = wire.roundtrip(self._run(self._go, *copy.deepcopy(sample)))
+        return reply, time.perf_counter() - start
+
+    def clean(self) -> InProcessRunner:
+        return self
 
     def source(self, name: str) -> str | None:
         """Source of the student's def/class `name`, for static checks (None when unavailable)."""
@@ -65,6 +91,8 @@ class InProcessRunner:
 class UnreadableRunner:
     """Stands in for a submission that could not be read: every call fails with the reason."""
 
+    sandbox = "not run: the submission could not be read"
+
     def __init__(self, reason: str):
         self.reason = reason
 
@@ -73,6 +101,14 @@ class UnreadableRunner:
 
     def call(self, probe: Callable[..., Any], *args: Any) -> Any:
         raise Aborted(self.reason)
+
+    prepare = call
+
+    def go(self, *sample: Any) -> tuple[Any, float]:
+        raise Aborted(self.reason)
+
+    def clean(self) -> UnreadableRunner:
+        return self
 
     def source(self, name: str) -> str | None:
         return None
@@ -91,29 +127,79 @@ _CONTEXT: multiprocessing.context.BaseContext | None = None
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """A forkserver that has imported torch, the lessons' check modules and the judging helpers'
-    first-use imports (grader.warm) once; each child is a cheap, warm fork of it."""
+    """A forkserver that has imported torch, the probes and the judging helpers' first-use imports
+    (grader.warm) once, and never the judges; each child is a cheap, warm fork of it."""
     global _CONTEXT
     if _CONTEXT is None:
         from grader import registry
 
-        lessons = [lesson.module for lesson in registry.course().lessons if lesson.exercises]
+        probes = [f"grader.probes.{lesson.id}" for lesson in registry.course().lessons if lesson.exercises]
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader.worker", "grader.warm", *lessons])
+        ctx.set_forkserver_preload(["grader.child", "grader.warm", *probes])
         _CONTEXT = ctx
     return _CONTEXT
 
 
-def start_forkserver() -> None:
-    """Start the forkserver now (it otherwise starts with the first child), e.g. before a class is graded."""
+def _forkserver_pid() -> int | None:
+    import multiprocessing.forkserver as fs
+
+    return getattr(fs._forkserver, "_forkserver_pid", None)
+
+
+def start_forkserver(timeout_s: float = 120.0) -> None:
+    """Start the forkserver now (it otherwise starts with the first child), within a deadline."""
     import multiprocessing.forkserver
+    import threading
 
     _context()
-    multiprocessing.forkserver.ensure_running()
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (multiprocessing.forkserver.ensure_running(), done.set()),
+                              daemon=True)
+    thread.start()
+    if not done.wait(timeout_s):
+        raise RuntimeError(f"the grader's forkserver did not start within {timeout_s:g} s")
+
+
+@functools.lru_cache(maxsize=1)
+def readable_paths() -> tuple[str, ...]:
+    """What a child may read: the Python environment and the child's own part of the grader package."""
+    from grader import sandbox
+
+    package = Path(__file__).resolve().parent
+    return tuple(sandbox.readable_roots(package_dir=str(package), child_subpackages=CHILD_SUBPACKAGES))
+
+
+def _descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (via /proc/PID/task/*/children)."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+            except (OSError, ValueError):
+                pass
+        if len(found) > 4096:
+            break
+    return found
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 class IsolatedRunner:
-    """Runs probes in a child process that has loaded the submission's code."""
+    """Runs probes in a sealed child process that has loaded the submission's code."""
 
     def __init__(self, cells: list[CodeCell], *, memory_mb: int, threads: int, load_timeout_s: float,
                  grace_s: float = 1.0):
@@ -126,100 +212,190 @@ class IsolatedRunner:
         self.timeout_s = 0.0
         self.problems: list[str] = []
         self.load_failure: str | None = None
+        self.sandbox: str | None = None  # the child's own account of its seal, sent before student code ran
+        self.sealed = False
         self._process: Any = None
-        self._conn: Any = None
+        self._sock: socket.socket | None = None
+        self._clean: IsolatedRunner | None = None
         self._log = Path(tempfile.mkstemp(prefix="grader-child-", suffix=".log")[1])
-        # The child works in a private folder: files the submission writes never land where the judge
-        # (or the course) imports or reads from.
+        # The child works in a private folder, the only one it may write.
         self._workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start_check(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
+        if self._clean is not None:
+            self._clean.start_check(timeout_s)
 
     def _start(self) -> None:
         if self.load_failure:
             raise Aborted(self.load_failure)
         ctx = _context()
-        parent, child = ctx.Pipe()
+        start_forkserver()
+        fs_pid = _forkserver_pid()
+        if fs_pid:  # a stopped forkserver would hang every start
+            try:
+                os.kill(fs_pid, signal.SIGCONT)
+            except OSError:
+                pass
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = {"log_path": str(self._log), "threads": self.threads, "memory_mb": self.memory_mb,
-                  "cell_timeout_s": self.load_timeout_s, "workdir": str(self._workdir)}
-        self._process = ctx.Process(target=_child_main, args=(child, self.cells, config), daemon=True)
-        self._process.start()
+                  "cell_timeout_s": self.load_timeout_s, "workdir": str(self._workdir),
+                  "read_paths": list(readable_paths()), "max_processes": MAX_PROCESSES}
+        from grader.child import main
+
+        self._process = ctx.Process(target=main, args=(child, self.cells, config), daemon=True)
+        self._start_process()
         child.close()
-        self._conn = parent
+        self._sock = parent
+        deadline = time.monotonic() + 30 + self.grace_s
         try:
-            status, problems = self._receive(time.monotonic() + self.load_timeout_s + self.grace_s, "loading")
+            kind, self.sandbox, self.sealed = self._receive(deadline, "starting")
+            if kind != "sealed":
+                raise Aborted("the child did not report its sandbox")
+            status, problems = self._receive(time.monotonic() + self.load_timeout_s * max(len(self.cells), 1)
+                                             + self.grace_s, "loading")
         except Aborted as exc:
             self.load_failure = f"while loading your code: {exc}"
             raise Aborted(self.load_failure) from None
-        assert status == "ready", status
-        self.problems = problems
+        if status != "ready" or not isinstance(problems, list):
+            self.close()
+            raise Aborted("the process running your code sent a malformed message while loading")
+        self.problems = [str(p) for p in problems]
+
+    def _start_process(self, timeout_s: float = 60.0) -> None:
+        import threading
+
+        error: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                self._process.start()
+            except BaseException as exc:  # noqa: BLE001
+                error.append(exc)
+
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+        if thread.is_alive() or error:
+            raise Aborted(f"the grader could not start a process for your code ({error[0] if error else 'timeout'})")
+
+    def tree(self) -> list[int]:
+        return _descendants(self._process.pid) if self._process is not None and self._process.pid else []
 
     def close(self) -> None:
         if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
+            _kill(self.tree())
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except OSError:
+                pass
             self._process.join(timeout=5)
-            self._conn.close()
+            if self._sock is not None:
+                self._sock.close()
         self._process = None
-        self._conn = None
+        self._sock = None
 
     def __enter__(self) -> IsolatedRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        if self._clean is not None:
+            self._clean.__exit__(*exc)
         self._log.unlink(missing_ok=True)
         shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def clean(self) -> IsolatedRunner:
+        """A child of the same kind that never loaded the submission: baselines are timed there."""
+        if self._clean is None:
+            self._clean = IsolatedRunner([], memory_mb=self.memory_mb, threads=self.threads,
+                                         load_timeout_s=self.load_timeout_s, grace_s=self.grace_s)
+            self._clean.start_check(self.timeout_s)
+            self._clean.deadline = self.deadline
+        return self._clean
 
     def source(self, name: str) -> str | None:
         """Source of the last top-level def/class `name` in the submission, read here, not in the child."""
         return definition_source(self.cells, name)
 
     # -- calls -----------------------------------------------------------------------------------------
-    def call(self, probe: Callable[..., Any], *args: Any) -> Any:
+    def _request(self, kind: str, name: str, args: tuple) -> Any:
         if self._process is None:
+            if kind == "go":
+                raise Aborted("the process running your code was restarted between preparing and timing")
             self._start()
-        self._conn.send_bytes(pickle.dumps((probe, args)))
-        kind, value = self._receive(self.deadline + self.grace_s, "running")
-        if kind == "ok":
-            return value
-        if worker_is_poisoned(value):  # the child exits after such an error; the next call starts afresh
+        try:
+            channel.send(self._sock, wire.dumps((kind, name, args)), self.deadline + self.grace_s)
+        except channel.ChannelError:
+            self._fail_dead("running")
+        reply = self._receive(self.deadline + self.grace_s, "running")
+        if not isinstance(reply, tuple) or len(reply) != 2 or not isinstance(reply[0], str):
             self.close()
-        raise student_error(kind, value, memory_mb=self.memory_mb)
+            raise Aborted("the process running your code sent a malformed reply")
+        kind_, value = reply
+        if kind_ == "ok":
+            return value
+        if not isinstance(value, str):
+            self.close()
+            raise Aborted("the process running your code sent a malformed reply")
+        from grader.child import is_poisoning
+
+        if is_poisoning(Exception(value)):  # the child exits after such an error; the next call starts afresh
+            self.close()
+        raise student_error(kind_, value, memory_mb=self.memory_mb)
+
+    def call(self, probe: Callable[..., Any], *args: Any) -> Any:
+        return self._request("call", probe_id(probe), args)
+
+    def prepare(self, probe: Callable[..., Any], *args: Any) -> Any:
+        return self._request("prepare", probe_id(probe), args)
+
+    def go(self, *sample: Any) -> tuple[Any, float]:
+        start = time.perf_counter()
+        reply = self._request("go", "", sample)
+        return reply, self.last_reply_at - start
 
     def _receive(self, deadline: float, phase: str) -> Any:
-        """Wait for the child's next message, watching its clock and its memory."""
-        while True:
-            if self._conn.poll(0.05):
-                try:
-                    payload = self._conn.recv_bytes()
-                except (EOFError, OSError):
-                    self._died(phase)
-                try:
-                    return wire.loads(payload)
-                except Exception as exc:
-                    self.close()
-                    raise Aborted(f"your code sent back something that is not data ({exc})") from None
-            if not self._process.is_alive():
-                self._died(phase)
-            if time.monotonic() > deadline:
-                self.close()
-                limit = self.load_timeout_s if phase == "loading" else self.timeout_s
-                raise Aborted(f"timed out after {limit:g} s while {phase} (an endless loop, or far too slow?)")
-            rss = rss_bytes(self._process.pid)
-            if rss > self.memory_mb * MIB + 1024 * MIB:  # the limit plus torch's own footprint
-                self.close()
-                raise Aborted(f"used more than {self.memory_mb} MiB of memory and was stopped")
+        """Wait for the child's next message, watching its clock, its tree's memory and process count."""
+        try:
+            payload = channel.recv(self._sock, deadline=deadline, max_bytes=wire.MAX_REPLY_BYTES,
+                                   tick=lambda: self._watch(phase))
+        except channel.TimedOut:
+            self.close()
+            limit = self.load_timeout_s if phase == "loading" else self.timeout_s
+            raise Aborted(f"timed out after {limit:g} s while {phase} (an endless loop, or far too slow?)") from None
+        except channel.TooLarge as exc:
+            self.close()
+            raise Aborted(f"your code sent back too much data ({exc})") from None
+        except channel.ChannelError:
+            self._fail_dead(phase)
+        self.last_reply_at = time.perf_counter()
+        try:
+            return wire.loads(payload)
+        except wire.NotData as exc:
+            self.close()
+            raise Aborted(f"your code sent back something the grader does not accept: {exc}") from None
 
-    def _died(self, phase: str) -> None:
+    def _watch(self, phase: str) -> None:
+        if not self._process.is_alive():
+            self._fail_dead(phase)
+        pids = self.tree()
+        if len(pids) > MAX_PROCESSES:
+            self.close()
+            raise Aborted(f"your code started more than {MAX_PROCESSES} processes and was stopped")
+        rss = sum(rss_bytes(pid) for pid in pids)
+        if rss > self.memory_mb * MIB + 1024 * MIB:  # the limit plus torch's own footprint
+            self.close()
+            raise Aborted(f"used more than {self.memory_mb} MiB of memory and was stopped")
+
+    def _fail_dead(self, phase: str) -> None:
         self._process.join(timeout=5)
         code = self._process.exitcode
         self.close()
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-        if code == -9:
+        if code in (-9, 137):
             how += " (usually: out of memory)"
         tail = self._log_tail()
         raise Aborted(f"the process running your code {how} while {phase}" + (f"; its last output: {tail}"
@@ -227,16 +403,12 @@ class IsolatedRunner:
 
     def _log_tail(self, chars: int = 300) -> str:
         try:
-            text = self._log.read_text(errors="replace").strip()
+            with open(self._log, "rb") as f:
+                f.seek(max(0, os.path.getsize(self._log) - chars))
+                text = f.read().decode("utf-8", errors="replace").strip()
         except OSError:
             return ""
-        return " ".join(text[-chars:].split())
-
-
-def worker_is_poisoned(message: str) -> bool:
-    from grader.worker import is_poisoning
-
-    return is_poisoning(Exception(message))
+        return " ".join(text.split())
 
 
 def student_error(kind: str, message: str, *, memory_mb: int | None) -> StudentError:
@@ -262,10 +434,3 @@ def definition_source(cells: list[CodeCell], name: str) -> str | None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
                 found = ast.get_source_segment(cell.source, node)
     return found
-
-
-def _child_main(conn: Any, cells: list[CodeCell], config: dict[str, Any]) -> None:
-    from grader.worker import main
-
-    main(conn, cells, config)
-

@@ -50,12 +50,22 @@ def read_code(path: Path | str) -> list[CodeCell]:
     for number, cell in enumerate(raw_cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        if SKIPPED_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+        if SKIPPED_TAGS & _tags(cell):
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if isinstance(source, list):
+            source = "".join(part if isinstance(part, str) else "" for part in source)
+        elif not isinstance(source, str):
+            raise SubmissionUnreadable(f"{path}: cell {number} has a source that is not text")
         cells.append(CodeCell(f"cell {number}", _python_source(source)))
     return cells
+
+
+def _tags(cell: dict) -> set[str]:
+    """A cell's tags; a malformed metadata or tags field (null, a number) counts as no tags."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
 
 
 def _python_source(source: str) -> str:

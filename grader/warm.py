@@ -7,6 +7,6 @@ Nothing here starts a thread, so forking afterwards stays safe.
 
 import torch
 
-from grader.ops import record_ops
+from grader.probes.ops import record_ops
 
 record_ops(lambda: torch.ones(2) + 1)

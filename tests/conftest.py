@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from grader.grading import grade
-from grader.mutants import compose
 from grader.registry import course
 from grader.report import Report
+from tests.mutants import compose
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from grader.mutants import compose
 from tests.conftest import row
+from tests.mutants import compose
 
 LESSON = "lesson3"
 MERGE_CHECKS = ("seed_example", "gradients", "no_tiled_intermediate")

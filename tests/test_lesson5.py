@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader.devices import run_on_device
 from grader.loops import batch_loops
+from grader.probes.devices import run_on_device
 from tests.conftest import (
     assert_cuda_rows_skipped_without_a_gpu,
     assert_full_marks,

@@ -22,13 +22,13 @@ import nbformat
 import pytest
 
 from grader.grading import grade
-from grader.mutants import SUBMISSIONS
 from grader.nbgrader_cell import cell_grade, hidden_part, parse_call
 from grader.nbgrader_course import WARNING_PATTERN, source_notebook
 from grader.registry import course
 from grader.report import CheckResult, Report
 from grader.stubs import student_notebook
 from grader.submission import read_code
+from tests.mutants import SUBMISSIONS
 
 LESSON = "lesson3"
 TIMEOUT_S = 10  # CourseExecute.grade_timeout_s and `course grade --timeout`: a hanging cell costs 10 s, not 60

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from grader.mutants import compose
 from grader.pytest_plugin import GRADER_DIR
 from grader.registry import course
+from tests.mutants import compose
 
 pytest_plugins = ["pytester"]
 LESSON = "lesson3"

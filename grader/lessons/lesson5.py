@@ -1,7 +1,7 @@
 """Lesson 5 (vectorization): `batch_gather`.
 
-Probes (`probe_*`) run where the submission lives and return data. Checks (`@check`) build inputs,
-call probes through the runner, compute PyTorch's answer here (torch.gather is the oracle) and judge.
+Judge side. Checks (`@check`) build inputs, call the probes of grader.probes.lesson5 through the runner,
+compute PyTorch's answer here (torch.gather is the oracle) and judge.
 
 The exercise's contract (its docstring in the notebook): `batch_gather(tensor, indices)` takes `tensor`
 [B, N, *rest] and integer `indices` [B, *k] (int32 or int64) and returns [B, *k, *rest] with
@@ -17,96 +17,20 @@ import torch
 
 from grader.checks import Fail, Measured, Skip, StudentError, check
 from grader.compare import shape
-from grader.gradients import jacobians, judge_jacobians
-from grader.ops import record_ops
-from grader.timing import median_times
-
-SPEED_SHAPE = (4096, 50, 8)  # B, N, D: small rows, where per-op overhead dominates a Python loop
-
-
-# ------------------------------------------------------------------------------------------------------
-# Probes: run in the submission's process. They return plain data only.
-# ------------------------------------------------------------------------------------------------------
-def _batch_gather(sub):
-    fn = sub.get("batch_gather")
-    if not callable(fn):
-        raise StudentError(f"batch_gather must be a function, got {type(fn).__name__}")
-    return fn
-
-
-def _as_tensor(value: object) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise StudentError(f"batch_gather must return a tensor, got {type(value).__name__}")
-    return value
-
-
-def probe_gather(sub, tensor: torch.Tensor, indices: torch.Tensor, device: str) -> dict:
-    tensor, indices = tensor.to(device), indices.to(device)
-    before = (tensor.clone(), indices.clone())
-    y = _as_tensor(_batch_gather(sub)(tensor, indices))
-    return {"y": y.detach().cpu(), "device": y.device.type,
-            "changed": [name for name, old, new in zip(("tensor", "indices"), before, (tensor, indices))
-                        if not torch.equal(old, new)]}
-
-
-def probe_raises(sub, tensor: torch.Tensor, indices: torch.Tensor, device: str) -> dict:
-    """What batch_gather does with out-of-range indices: the exception it raises, or what it returned."""
-    fn = _batch_gather(sub)
-    try:
-        y = fn(tensor.to(device), indices.to(device))
-    except Exception as exc:  # noqa: BLE001 - raising is the expected outcome; we report which exception
-        return {"raised": type(exc).__name__, "index_error": isinstance(exc, IndexError),
-                "message": str(exc).strip().splitlines()[0] if str(exc).strip() else ""}
-    y = _as_tensor(y)
-    return {"raised": None, "y": y.detach().cpu()}
-
-
-def probe_jacobians(sub, tensor: torch.Tensor, indices: torch.Tensor, device: str) -> dict:
-    fn = _batch_gather(sub)
-    indices = indices.to(device)
-    return jacobians(lambda t: _as_tensor(fn(t, indices)), [tensor.to(device)])
-
-
-def probe_op_count(sub, tensor: torch.Tensor, indices: torch.Tensor, device: str) -> int:
-    fn = _batch_gather(sub)
-    tensor, indices = tensor.to(device), indices.to(device)
-    fn(tensor, indices)  # warm-up outside the recording
-    return len(record_ops(lambda: fn(tensor, indices)))
-
-
-def probe_devices(sub, tensor: torch.Tensor, indices: torch.Tensor, device: str) -> dict:
-    from grader.devices import run_on_device
-
-    return run_on_device(_batch_gather(sub), [tensor, indices], device)
-
-
-def _speed_inputs(device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    batch, n, d = SPEED_SHAPE
-    g = torch.Generator().manual_seed(5)
-    tensor = torch.randn(batch, n, d, generator=g).to(device)
-    indices = torch.randint(0, n, (batch,), generator=g).to(device)
-    return tensor, indices
-
-
-def probe_speed(sub, baseline: str, device: str) -> dict:
-    """Median seconds of batch_gather and of a baseline ("loop" or "gather"), timed in the same run."""
-    fn = _batch_gather(sub)
-    tensor, indices = _speed_inputs(device)
-    batch = tensor.shape[0]
-    index = indices.view(batch, 1, 1).expand(batch, 1, tensor.shape[2])
-
-    def python_loop() -> torch.Tensor:  # the notes' first version: one small indexing op per example
-        return torch.stack([tensor[i][indices[i]] for i in range(batch)])
-
-    def gather() -> torch.Tensor:  # one kernel, index already int64 and expanded: the floor
-        return torch.gather(tensor, 1, index).view(batch, -1)
-
-    baselines = {"loop": python_loop, "gather": gather}
-    with torch.no_grad():
-        y = _as_tensor(fn(tensor, indices))
-        correct = tuple(y.shape) == (batch, tensor.shape[2]) and torch.equal(y, gather())
-        times = median_times({"submission": lambda: fn(tensor, indices), baseline: baselines[baseline]})
-    return {"correct": bool(correct), **times}
+from grader.gradients import judge_jacobians
+from grader.probes.lesson5 import (
+    REPEATS,
+    SPEED_SHAPE,
+    probe_devices,
+    probe_gather,
+    probe_gather_speed,
+    probe_jacobians,
+    probe_loop_speed,
+    probe_op_count,
+    probe_raises,
+    probe_torch_gather_speed,
+    speed_inputs,
+)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -343,7 +267,12 @@ def no_python_loop(sub, device: str, spec) -> str:
     counts = {}
     for batch in (2, 16):
         tensor, indices = make_inputs(batch, 5, [3], [2], seed=batch)
-        counts[batch] = sub.call(probe_op_count, tensor, indices, device)
+        r = sub.call(probe_op_count, tensor, indices, device)
+        judge_output({**r, "device": device, "changed": []}, tensor, indices, device, _describe(tensor, indices))
+        if r["count"] == 0:
+            raise Fail("no tensor operation was observed while batch_gather ran, yet it returned the right values: "
+                       "the grader cannot see how it computes. Compute with ordinary PyTorch operations.")
+        counts[batch] = r["count"]
     if counts[16] > counts[2]:
         raise Fail(f"batch_gather runs {counts[2]} tensor operations for a batch of 2 but {counts[16]} for a "
                    "batch of 16: it loops over the batch in Python somewhere this check could not read (a "
@@ -394,11 +323,18 @@ def _blame(sites: list[dict], home: str) -> str:
 
 
 def _speed(sub, device: str, baseline: str) -> dict:
-    times = sub.call(probe_speed, baseline, device)
-    if not times["correct"]:
-        raise Fail(f"speed not judged: batch_gather gives a wrong result on the timing inputs (tensor "
-                   f"{list(SPEED_SHAPE)}, indices [{SPEED_SHAPE[0]}]); fix correctness first.")
-    return times
+    from grader.speed import compare_speed, expect_sampled
+
+    def verify(info, seed, flat_index, picks) -> None:
+        tensor, indices = speed_inputs(seed)
+        expect_sampled(picks[0], gather_oracle(tensor, indices), flat_index, what="batch_gather", atol=0, rtol=0)
+
+    batch, _, d = SPEED_SHAPE
+    probe = {"loop": probe_loop_speed, "gather": probe_torch_gather_speed}[baseline]
+    times = compare_speed(sub, probe=probe_gather_speed, baseline=probe, device=device,
+                          repeats=REPEATS["submission"], baseline_repeats=REPEATS[baseline], numel=batch * d,
+                          verify=verify)
+    return {"submission": times["submission"], baseline: times["baseline"]}
 
 
 @check("batch_gather", "speed_vs_loop")

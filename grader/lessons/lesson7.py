@@ -1,7 +1,7 @@
 """Lesson 7 (numerical stability): `softmax`, `log_softmax`, `softmax_cross_entropy`, `cross_entropy`.
 
-Probes (`probe_*`) run where the submission lives and return data. Checks (`@check`) build inputs, call
-probes through the runner, compute PyTorch's answer here in float64 and judge.
+Judge side. Checks (`@check`) build inputs, call the probes of grader.probes.lesson7 through the runner,
+compute PyTorch's answer here in float64 and judge.
 
 Tolerances: a stable float implementation is exact for slightly perturbed logits (each logit moved by a
 few units in the last place, eps * |x|) up to a few roundings of its own result. So the error allowed on
@@ -21,18 +21,26 @@ by orders of magnitude more, or by nan/inf.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
 
-from grader.checks import Fail, Measured, StudentError, check
+from grader.checks import Fail, Measured, check
 from grader.compare import shape
-from grader.gradients import jacobians, judge_jacobians
-from grader.submission import describe_exception
+from grader.gradients import judge_jacobians
+from grader.probes.lesson7 import (
+    REDUCE_MAX,  # noqa: F401 - part of the lesson's messages
+    SPEED,
+    base_name,
+    probe_builtin_loss_speed,
+    probe_calls,
+    probe_gradient,
+    probe_jacobians,
+    probe_loss_speed,
+    probe_values,
+    speed_case,
+)
 
 ULPS = 8
 SUM_CAP = 0.05
@@ -48,6 +56,8 @@ FORBIDDEN = {
     "softmax_cross_entropy": _ALWAYS_FORBIDDEN,
     "cross_entropy": _ALWAYS_FORBIDDEN,
 }
+# nn modules that call the forbidden functions (read from the source: nn.Softmax(dim=1)(x)).
+_FORBIDDEN_MODULES = {"Softmax", "LogSoftmax", "Softmin", "CrossEntropyLoss", "NLLLoss", "KLDivLoss"}
 _CLAMPS = {"clamp", "clamp_", "clamp_min", "clamp_max", "clamp_min_", "clamp_max_", "clip", "clip_",
            "nan_to_num", "nan_to_num_"}
 
@@ -67,143 +77,8 @@ ADDED_BACK = ("You subtracted m + log(sum(exp(x - m))) from x in one go (x - log
               "the log(sum), at most log(n), is lost in rounding (the float32 spacing near 1e30 is 7.6e22, the "
               "bfloat16 spacing near 300 is 2), so the result no longer normalizes. Subtract the max first and do "
               "not add it back: (x - m) - log(sum(exp(x - m))).")
-REDUCE_MAX = ("torch.reduce_max does not exist in PyTorch (it is TensorFlow's tf.reduce_max, left over in "
-              "the notes). Use logits.amax(dim=dim, keepdim=True) or logits.max(dim=dim, keepdim=True).values.")
 CLAMP = ("Your code calls clamp/clip (or nan_to_num): that hides the overflow but changes the result where it "
          "is active, and no gradient flows through a clamped value. Use the max-subtraction / log-sum-exp form.")
-
-
-# ------------------------------------------------------------------------------------------------------
-# Probes: run in the submission's process. They return plain data only.
-# ------------------------------------------------------------------------------------------------------
-class _Calls(TorchFunctionMode):
-    """Records every torch function, Tensor method and torch.ops call, by display name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: dict[str, None] = {}
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names[_display(func)] = None
-        return func(*args, **(kwargs or {}))
-
-
-def _display(func) -> str:
-    name = getattr(func, "__name__", None) or str(func)
-    module = getattr(func, "__module__", None) or ""
-    qualname = getattr(func, "__qualname__", "") or ""
-    if module == "torch.nn.functional":
-        return f"F.{name}"
-    if qualname.startswith(("TensorBase.", "Tensor.")):
-        return f"Tensor.{name}"
-    if module == "torch._C._special":
-        return f"torch.special.{name.removeprefix('special_')}"
-    if module.startswith("torch._ops"):
-        return f"torch.ops.aten.{name}"
-    if module == "torch._C._nn":
-        return f"torch._C._nn.{name}"
-    return f"torch.{name}"
-
-
-def base_name(display: str) -> str:
-    return display.rsplit(".", 1)[-1].removeprefix("special_")
-
-
-def _fresh(t: torch.Tensor, device: str) -> torch.Tensor:
-    """`t` on `device`, detached (runners already hand probes copies of the judge's tensors)."""
-    return t.detach().to(device)
-
-
-def _student_args(name: str, case: dict, device: str, logits: torch.Tensor | None = None) -> tuple:
-    x = _fresh(case["logits"], device) if logits is None else logits
-    kwargs = {} if case.get("dim") is None else {"dim": case["dim"]}
-    if name == "softmax_cross_entropy":
-        return (_fresh(case["labels"], device), x), kwargs
-    if name == "cross_entropy":
-        return (x, _fresh(case["targets"], device)), {}
-    return (x,), kwargs
-
-
-@contextlib.contextmanager
-def _explained() -> Iterator[None]:
-    """Student code runs inside: the notes' torch.reduce_max gets its explanation."""
-    try:
-        yield
-    except AttributeError as exc:
-        if "reduce_max" in str(exc):
-            raise StudentError(f"your code raised {describe_exception(exc)}. {REDUCE_MAX}") from None
-        raise
-
-
-def _invoke(sub, name: str, case: dict, device: str, logits: torch.Tensor | None = None):
-    fn = sub.get(name)
-    args, kwargs = _student_args(name, case, device, logits)
-    calls = _Calls()
-    with _explained(), calls:
-        y = fn(*args, **kwargs)
-    if not isinstance(y, torch.Tensor):
-        raise StudentError(f"{name} must return a tensor, got {type(y).__name__}")
-    return y, list(calls.names)
-
-
-def probe_values(sub, name: str, case: dict, device: str) -> dict:
-    y, calls = _invoke(sub, name, case, device)
-    return {"y": y.detach().cpu(), "device": y.device.type, "calls": calls}
-
-
-def probe_calls(sub, name: str, case: dict, device: str) -> list:
-    return _invoke(sub, name, case, device)[1]
-
-
-def probe_gradient(sub, name: str, case: dict, cotangent: torch.Tensor, device: str) -> dict:
-    logits = _fresh(case["logits"], device).requires_grad_(True)
-    y, calls = _invoke(sub, name, case, device, logits=logits)
-    out = {"y": y.detach().cpu(), "calls": calls, "requires_grad": y.requires_grad, "grad": None}
-    if y.requires_grad:
-        with _explained():
-            (y * cotangent.to(device=device, dtype=y.dtype)).sum().backward()
-        out["grad"] = None if logits.grad is None else logits.grad.detach().cpu()
-    return out
-
-
-def probe_jacobians(sub, name: str, case: dict, device: str) -> dict:
-    fn = sub.get(name)
-    args, kwargs = _student_args(name, case, device)
-    position = 1 if name == "softmax_cross_entropy" else 0
-
-    def of_logits(logits: torch.Tensor) -> torch.Tensor:
-        full = list(args)
-        full[position] = logits
-        return fn(*full, **kwargs)
-
-    with _explained():
-        return jacobians(of_logits, [args[position]])
-
-
-def probe_speed(sub, name: str, case: dict, device: str) -> dict:
-    from grader.timing import median_times
-
-    fn = sub.get(name)
-    logits = _fresh(case["logits"], device).requires_grad_(True)
-    args, kwargs = _student_args(name, case, device, logits=logits)
-    if name == "softmax_cross_entropy":
-        labels = args[0]
-
-        def builtin() -> torch.Tensor:
-            return F.cross_entropy(logits, labels, reduction="none").sum()
-    else:
-        targets = args[1]
-
-        def builtin() -> torch.Tensor:
-            return F.cross_entropy(logits, targets)
-
-    def run(loss_fn):
-        def forward_backward() -> None:
-            logits.grad = None
-            loss_fn().sum().backward()
-        return forward_backward
-
-    return median_times({"submission": run(lambda: fn(*args, **kwargs)), "builtin": run(builtin)})
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -610,14 +485,31 @@ def matches_torch(sub, device: str, spec, name: str) -> str:
 
 
 def allowed_builtins(sub, device: str, spec, name: str) -> str:
-    calls = sub.call(probe_calls, name, make_case(name, _randn(4, 5, seed=21)), device)
-    used = [c for c in calls if base_name(c) in FORBIDDEN[name]]
-    if used:
+    from grader.source_scan import attribute_calls
+
+    def refuse(used: list[str]) -> None:
         plural = "s" if len(used) > 1 else ""
         raise Fail(f"{name} calls the built-in{plural} {', '.join(used)}, which the exercise forbids (modules such "
                    "as nn.Softmax or nn.CrossEntropyLoss call them too): the point is to build the numerical "
                    "stability yourself. See the docstring for what you may use.")
-    return f"uses none of the forbidden built-ins ({len(calls)} distinct torch calls observed)"
+
+    source = sub.source(name)
+    forbidden = FORBIDDEN[name] | _FORBIDDEN_MODULES
+    if source is not None:
+        found = attribute_calls(source, sub.source, forbidden)
+        if found:
+            refuse([f"`{code}` (line {line} of {function})" for function, line, code in found[:3]])
+    case = make_case(name, _randn(4, 5, seed=21))
+    r = sub.call(probe_calls, name, case, device)
+    judge_values(name, case, r, device, "logits [4, 5]")
+    if not r["calls"]:
+        raise Fail(f"no torch operation was observed while {name} ran, yet it returned the right values: the "
+                   "grader cannot see how it computes. Compute with ordinary PyTorch operations.")
+    used = [c for c in r["calls"] if base_name(c) in FORBIDDEN[name]]
+    if used:
+        refuse(used)
+    read = "its code names none of them and " if source is not None else ""
+    return f"uses none of the forbidden built-ins ({read}{len(r['calls'])} distinct torch calls observed)"
 
 
 def extreme_logits(sub, device: str, spec, name: str) -> str:
@@ -707,14 +599,27 @@ def half_precision(sub, device: str, spec, name: str) -> str:
 
 
 def speed_vs_builtin(sub, device: str, spec, name: str) -> str:
-    x = _randn(512, 100, seed=51)
-    case = make_case(name, x, seed=52)
-    times = sub.call(probe_speed, name, case, device)
-    ratio = times["submission"] / times["builtin"]
+    from grader.speed import compare_speed, expect_sampled
+
+    def verify(info, seed, flat_index, picks) -> None:
+        case = speed_case(name, seed)
+        logits = case["logits"].double().requires_grad_(True)
+        if name == "softmax_cross_entropy":
+            F.cross_entropy(logits, case["labels"].double(), reduction="none").sum().backward()
+        else:
+            F.cross_entropy(logits, case["targets"]).backward()
+        expect_sampled(picks[0], logits.grad, flat_index, what=f"the gradient of {name}", atol=1e-6, rtol=1e-3)
+
+    rows, classes = SPEED["shape"]
+    times = compare_speed(sub, probe=probe_loss_speed, baseline=probe_builtin_loss_speed, device=device,
+                          repeats=SPEED["repeats"], baseline_repeats=SPEED["repeats"], numel=rows * classes,
+                          verify=lambda info, seed, index, picks: verify(info, seed, index, picks),
+                          args=(name,))
+    ratio = times["submission"] / times["baseline"]
     limit = spec.threshold("max_slowdown", device)
     measured = (f"forward + backward {ratio:.1f}x the time of F.cross_entropy (submission "
-                f"{times['submission'] * 1e3:.2f} ms, F.cross_entropy {times['builtin'] * 1e3:.2f} ms; "
-                f"allowed <= {limit:g}x)")
+                f"{times['submission'] * 1e3:.2f} ms, F.cross_entropy {times['baseline'] * 1e3:.2f} ms, timed by the "
+                f"grader; allowed <= {limit:g}x)")
     if ratio > limit:
         raise Fail(f"{measured}. Work on whole tensors: no Python loop over rows.", measured=ratio)
     return Measured(measured, ratio)
