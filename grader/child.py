@@ -55,26 +55,45 @@ def _namespaces() -> tuple[list[str], list[str]]:
     return ["pid+net namespaces"], []
 
 
+def _wait_for(pid: int) -> int:
+    """Wait for `pid` (reaping any other child meanwhile: pid 1 adopts orphans); its status as an exit code,
+    128 + N when a signal N killed it."""
+    while True:
+        try:
+            done, status = os.wait()
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        if done == pid:
+            return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+
+
+def _exit_like(code: int) -> None:
+    """Exit as the child did: re-raise its fatal signal, so the judge sees 'killed by signal N'."""
+    if code > 128:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(code - 128, signal.SIG_DFL)
+        os.kill(os.getpid(), code - 128)
+    os._exit(code & 0xFF)
+
+
 def _enter_own_tree() -> tuple[list[str], list[str]]:
-    """New session; then, when namespaces work, fork: the caller waits and exits with the child's status,
-    the child (pid 1 of the new namespace) goes on to run the submission."""
+    """New session; then, when namespaces work, two forks: this process waits and exits as its child does;
+    the child is pid 1 of the new namespace (when it dies, every process in it dies) and only reaps; its own
+    child, an ordinary process, goes on to run the submission."""
     os.setsid()
     layers, missing = _namespaces()
     if not layers:
         return ["own session"], missing
+    libc = ctypes.CDLL(None, use_errno=True)
     pid = os.fork()
     if pid:
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                os._exit(1)
-            except InterruptedError:
-                continue
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 1)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _exit_like(_wait_for(pid))
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # pid 1 dies with the process the judge holds
+    pid = os.fork()
+    if pid:
+        os._exit(min(_wait_for(pid), 255))  # pid 1 cannot re-raise a signal on itself: 128 + N says it
     return ["own session", *layers], missing
 
 
@@ -143,7 +162,8 @@ def main(sock: Any, cells: list, config: dict[str, Any]) -> None:
     _limit_memory(config["memory_mb"])
     sealed = sandbox.seal(read=config["read_paths"], write=[config["workdir"]],
                           max_processes=config["max_processes"])
-    status = sandbox.Sealed(tuple(layers) + sealed.layers, tuple(missing) + sealed.missing)
+    missing += [m for m in sealed.missing if not (m.startswith("process limit") and "pid+net namespaces" in layers)]
+    status = sandbox.Sealed(tuple(sealed.layers) + tuple(layers), tuple(missing))
     table = probes.frozen()  # before the submission's first line
     probe_files = frozenset(sys.modules[fn.__module__].__file__ for fn in table.values()) | \
         frozenset(sys.modules[m].__file__ for m in ("grader.submission", "grader.probes"))

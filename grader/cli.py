@@ -36,6 +36,23 @@ def list_lessons() -> None:
 
 
 @main.command()
+def doctor() -> None:
+    """Check that graded code runs sealed here: start one child and print what it could apply.
+
+    Exits 1 when the filesystem sandbox is not active (grading still works, but is not sealed).
+    """
+    from grader.sandbox import landlock_abi
+    from grader.sealing import probe_sandbox
+
+    click.echo(f"landlock ABI: {landlock_abi() or 'unavailable'}")
+    line, sealed = probe_sandbox()
+    click.echo(f"sandbox: {line}")
+    if not sealed:
+        click.echo("grading works but is NOT sealed: see README, section Security", err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("lesson_id", metavar="LESSON")
 @click.option("--submission", type=click.Path(dir_okay=False, path_type=Path),
               help="A .ipynb or .py defining the exercises. Default: exercises/LESSON/LESSON.ipynb.")

@@ -58,7 +58,8 @@ def _verdicts(sub) -> dict:
 
 def _value_failures(spec: CheckSpec, device: str, sub) -> list[CheckResult]:
     lesson = registry.course().lesson(spec.lesson)
-    values = [c for c in lesson.checks if c.exercise == spec.exercise and not c.gated and device in c.devices]
+    values = [c for c in lesson.checks
+              if c.exercise == spec.exercise and not c.gated and c.public and device in c.devices]
     results = [run_check(c, device, sub) for c in values]
     return [r for r in results if r.status in ("failed", "error")]
 
@@ -74,13 +75,6 @@ def _run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
     refused = getattr(sub, "refused", None)
     if refused:
         return row("failed", refused)
-    if spec.gated:
-        wrong = _value_failures(spec, device, sub)
-        if wrong:
-            first = wrong[0]
-            return row("failed", f"not awarded: {spec.kind} points need right values, and {spec.exercise} fails "
-                                 f"{first.check} on {device} ({clean_message(first.message, 300)}). Fix the values "
-                                 "first.")
     fn = implementations(f"grader.lessons.{spec.lesson}")[(spec.exercise, spec.name)]
     sub.start_check(spec.timeout_s)
     try:
@@ -97,6 +91,13 @@ def _run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return row("error", f"internal grader error ({type(exc).__name__}: {exc} at "
                             f"{Path(where.filename).name}:{where.lineno}); please report it")
+    if spec.gated:  # its own verdict first (it names the mistake it saw); a pass needs right values too
+        wrong = _value_failures(spec, device, sub)
+        if wrong:
+            first = wrong[0]
+            return row("failed", f"not awarded: {spec.kind} points need right values, and {spec.exercise} fails "
+                                 f"{first.check} on {device} ({clean_message(first.message, 300)}). Fix the values "
+                                 "first.", measured=getattr(message, "measured", None))
     return row("passed", message or "ok", spec.points, getattr(message, "measured", None))
 
 

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE_FILE = ROOT / "course.yml"
 DEVICES = ("cpu", "cuda")
 VISIBILITIES = ("public", "hidden")
-# value: judges the answer itself. The others earn points only when every value check of the same
-# exercise passed on the same device: no structure, speed or gradient point for a wrong answer.
+# value: judges the answer itself. The others earn points only when the exercise's public value checks
+# passed on the same device, and each also checks the values it measured itself: no structure, speed or
+# gradient point for a wrong answer.
 KINDS = ("value", "structure", "speed", "gradient")
 
 

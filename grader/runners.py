@@ -12,6 +12,7 @@ clock times `go`. `clean()` is a runner of the same kind that never loaded the s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import multiprocessing
@@ -20,8 +21,9 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,18 +148,57 @@ def _forkserver_pid() -> int | None:
     return getattr(fs._forkserver, "_forkserver_pid", None)
 
 
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    """Children must not re-run the grading program's `__main__` (a script, pytest, nbgrader): multiprocessing
+    would import it in the forkserver and in every child. Drop it from the preparation data meanwhile."""
+    import multiprocessing.spawn as spawn
+
+    original = spawn.get_preparation_data
+
+    def preparation_data(name: str) -> dict:
+        data = original(name)
+        for key in ("init_main_from_path", "init_main_from_name", "main_path"):
+            data.pop(key, None)
+        return data
+
+    with _MAIN_LOCK:
+        spawn.get_preparation_data = preparation_data
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = original
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+def _within(timeout_s: float, what: str, fn: Callable[[], object]) -> None:
+    """Run `fn()` in a thread and give up after `timeout_s` (a stuck forkserver must not hang grading)."""
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with _without_main():
+                fn()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            error.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise RuntimeError(f"{what}: no answer within {timeout_s:g} s")
+    if error:
+        raise RuntimeError(f"{what}: {type(error[0]).__name__}: {error[0]}") from error[0]
+
+
 def start_forkserver(timeout_s: float = 120.0) -> None:
     """Start the forkserver now (it otherwise starts with the first child), within a deadline."""
     import multiprocessing.forkserver
-    import threading
 
     _context()
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (multiprocessing.forkserver.ensure_running(), done.set()),
-                              daemon=True)
-    thread.start()
-    if not done.wait(timeout_s):
-        raise RuntimeError(f"the grader's forkserver did not start within {timeout_s:g} s")
+    _within(timeout_s, "the grader's forkserver did not start", multiprocessing.forkserver.ensure_running)
 
 
 @functools.lru_cache(maxsize=1)
@@ -225,8 +266,19 @@ class IsolatedRunner:
     def start_check(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
+        self._reap_strays()
         if self._clean is not None:
             self._clean.start_check(timeout_s)
+
+    def _reap_strays(self) -> None:
+        """Between checks, only the process serving probes may live: anything it started is killed."""
+        pids = self.tree()
+        keep = pids[:3] if self.namespaced else pids[:1]  # the forked child (namespaced: its pid 1 and worker)
+        _kill([pid for pid in pids if pid not in keep])
+
+    @property
+    def namespaced(self) -> bool:
+        return bool(self.sandbox) and "pid+net namespaces" in self.sandbox
 
     def _start(self) -> None:
         if self.load_failure:
@@ -265,21 +317,10 @@ class IsolatedRunner:
         self.problems = [str(p) for p in problems]
 
     def _start_process(self, timeout_s: float = 60.0) -> None:
-        import threading
-
-        error: list[BaseException] = []
-
-        def start() -> None:
-            try:
-                self._process.start()
-            except BaseException as exc:  # noqa: BLE001
-                error.append(exc)
-
-        thread = threading.Thread(target=start, daemon=True)
-        thread.start()
-        thread.join(timeout_s)
-        if thread.is_alive() or error:
-            raise Aborted(f"the grader could not start a process for your code ({error[0] if error else 'timeout'})")
+        try:
+            _within(timeout_s, "starting a process", self._process.start)
+        except RuntimeError as exc:
+            raise Aborted(f"the grader could not start a process for your code ({exc})") from None
 
     def tree(self) -> list[int]:
         return _descendants(self._process.pid) if self._process is not None and self._process.pid else []
@@ -385,7 +426,8 @@ class IsolatedRunner:
         if len(pids) > MAX_PROCESSES:
             self.close()
             raise Aborted(f"your code started more than {MAX_PROCESSES} processes and was stopped")
-        rss = sum(rss_bytes(pid) for pid in pids)
+        # Namespaced, the first two processes only wait (for pid 1, for the worker); their pages are shared.
+        rss = sum(rss_bytes(pid) for pid in (pids[2:] if self.namespaced else pids))
         if rss > self.memory_mb * MIB + 1024 * MIB:  # the limit plus torch's own footprint
             self.close()
             raise Aborted(f"used more than {self.memory_mb} MiB of memory and was stopped")

@@ -204,7 +204,11 @@ def _rlimits(max_file_mb: int, max_open_files: int, max_processes: int | None, m
     if resource is None:
         missing.append("rlimits: no resource module on this platform")
         return False
-    limits = [("FSIZE", max_file_mb << 20), ("CORE", 0), ("NOFILE", max_open_files)]
+    try:  # on top of what is already open (the judge's socket, the log, torch's own files)
+        already_open = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        already_open = 64
+    limits = [("FSIZE", max_file_mb << 20), ("CORE", 0), ("NOFILE", already_open + max_open_files)]
     if max_processes is not None:
         if os.geteuid() == 0:
             missing.append("process limit: not enforced for root (the pid namespace bounds it)")
@@ -253,4 +257,6 @@ def describe(sealed: Sealed) -> str:
              if f"landlock-{layer}" in sealed.layers]
     text = f"sealed: landlock ABI {landlock_abi()} ({', '.join(parts)})"
     text += ", rlimits" if "rlimits" in sealed.layers else ""
+    others = [layer for layer in sealed.layers if not layer.startswith("landlock") and layer != "rlimits"]
+    text += "".join(f", {layer}" for layer in others)
     return text + (f"; missing: {'; '.join(sealed.missing)}" if sealed.missing else "")

@@ -22,7 +22,7 @@ def test_grade_writes_the_json_contract_and_exits_zero(tmp_path):
     done = _course("grade", "lesson3", "--submission", str(submission), "--json", str(out), "--public-only")
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
-    assert set(report) == {"lesson", "score", "max_score", "checks"}
+    assert set(report) == {"lesson", "score", "max_score", "sandbox", "sealed", "checks"}
     assert report["lesson"] == "lesson3"
     assert all(set(c) == KEYS for c in report["checks"])
     assert report["score"] == sum(c["points"] for c in report["checks"]) == report["max_score"]

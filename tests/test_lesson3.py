@@ -64,3 +64,12 @@ def test_repeat_cat_is_also_caught_by_the_speed_threshold(graded):
 
 def test_correct_but_different_implementation_earns_full_marks(graded):
     assert_full_marks(graded(LESSON, "functional_linear.py"))
+
+
+def test_a_constant_of_the_right_shape_earns_no_structure_or_speed_point(graded):
+    """Do structure, speed and gradient points need right values (issue 8)?"""
+    report = graded(LESSON, "constant_output.py")
+    for check in ("no_tiled_intermediate", "no_python_loop", "speed_vs_repeat_cat", "gradients"):
+        result = row(report, "Merge", check)
+        assert result.status == "failed" and result.points == 0, result
+    assert sum(r.points for r in report.results if r.exercise == "Merge") == 0

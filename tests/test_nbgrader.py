@@ -86,7 +86,7 @@ def mutant(nb):  # tiles b with repeat + cat: loses no_tiled_intermediate and th
 
 def kernel_dies(nb):  # an extension crashing at import kills the kernel (and the grader's child)
     _answered(nb)
-    _insert_after(nb, "Merge", "import ctypes\n\nctypes.string_at(0)  # segfaults")
+    _insert_after(nb, "Merge", "import faulthandler\n\nfaulthandler._sigsegv()  # segfaults")
 
 
 def memory(nb):  # 8 GiB buffers: in Merge.forward, and at top level (which exhausts the kernel)

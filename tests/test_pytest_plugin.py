@@ -44,7 +44,7 @@ def test_mutant_fails_the_item_named_for_its_mistake(pytester, graded, tmp_path)
     result = _run(pytester, "--submission", str(path), "--lesson", LESSON, "--grader-json", str(out))
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*lesson3::Merge::no_tiled_intermediate[[]cpu[]]*",
-                                 "failed: Merge.forward calls repeat*"])
+                                 "failed: Merge calls a tiling op*repeat*"])
     assert "Traceback" not in result.stdout.str() and "def merge_" not in result.stdout.str()
     assert "lesson3 total: 19 / 19" not in result.stdout.str()
     assert _rows(json.loads(out.read_text())) == _rows(graded(LESSON, "repeat_cat.py").to_json())

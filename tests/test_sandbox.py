@@ -307,6 +307,21 @@ def test_readable_roots_installed_layout(tmp_path, monkeypatch):
     assert not covers(granted, site / "grader" / "lessons" / "lesson3.py")
 
 
+def test_degrades_without_landlock(dirs):
+    """A kernel without Landlock: seal() still applies the rlimits and says plainly that files are not sealed."""
+    allowed, scratch, _ = dirs
+
+    def no_landlock():
+        sandbox._probe_landlock = lambda: (0, "kernel has no Landlock (ENOSYS)")
+
+    result = sealed_child(lambda: attempt(lambda: read(allowed / "ok.txt")), read_paths=[], write_paths=[scratch],
+                          before=no_landlock)
+    sealed = sandbox.Sealed(tuple(result["layers"]), tuple(result["missing"]))
+    assert sealed.layers == ("rlimits",) and sealed.missing[0] == "landlock: kernel has no Landlock (ENOSYS)"
+    assert sandbox.describe(sealed).startswith("NOT SEALED: landlock: kernel has no Landlock (ENOSYS)")
+    assert result["value"] == "ok"
+
+
 def test_describe():
     assert sandbox.describe(sandbox.Sealed(("landlock-fs", "landlock-net", "rlimits"), ())).startswith("sealed: ")
     text = sandbox.describe(sandbox.Sealed(("rlimits",), ("landlock: kernel has no Landlock (ENOSYS)",)))

@@ -39,6 +39,12 @@ def probe_id(fn: Callable[..., Any]) -> str:
         raise TypeError(f"{fn!r} is not a registered probe (decorate it with @probe(lesson))") from None
 
 
+@probe("engine")
+def probe_nothing(sub: Any) -> None:
+    """Does nothing: starting the child is what `course doctor` tests."""
+    return None
+
+
 def frozen() -> dict[str, Callable[..., Any]]:
     """A private copy of the table, taken before any student code runs."""
     return dict(PROBES)
