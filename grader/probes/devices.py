@@ -85,7 +85,17 @@ class _DeviceShim(TorchFunctionMode):
 
     def _call(self, func, args, kwargs):
         if func is torch.Tensor.__getitem__:
-            return _getitem(*args)
+            if self.real:  # real CPU tensors index natively; only the fake device needs the stand-in
+                return func(*args, **kwargs)
+            from torch._subclasses.fake_tensor import FakeTensorDeviceMismatchError
+
+            try:
+                return _getitem(*args)
+            except (_Inconclusive, IndexError, FakeTensorDeviceMismatchError):
+                raise
+            except Exception as exc:  # the stand-in's limit, not the student's mistake
+                raise _Inconclusive(f"indexing with {type(args[1]).__name__} could not be simulated "
+                                    f"({type(exc).__name__}: {exc})") from None
         if func is torch.Tensor.cuda:
             index = args[1] if len(args) > 1 else kwargs.get("device")
             target = torch.device("cuda", _cuda_index(index))
@@ -143,6 +153,9 @@ def _normalized(device: torch.device | str) -> torch.device:
 
 def _getitem(tensor: torch.Tensor, index: Any) -> torch.Tensor:
     """`tensor[index]` through aten ops (no device guard): ints, slices, None, ..., integer tensors/lists."""
+    if isinstance(index, list) and any(isinstance(i, (torch.Tensor, slice, list)) or i is None or i is Ellipsis
+                                       for i in index):
+        index = tuple(index)  # as PyTorch reads a list of index objects (`data[[arange, inds, slice(None)]]`)
     items = index if isinstance(index, tuple) else (index,)
     if any(isinstance(i, bool) or isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items):
         raise _Inconclusive("boolean-mask indexing cannot be simulated on a fake device")
