@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from grader import registry
+from grader.engine import registry
 
 
 def _lesson(lesson_id: str) -> registry.LessonSpec:
@@ -41,8 +41,8 @@ def doctor() -> None:
 
     Exits 1 when the filesystem sandbox is not active (grading still works, but is not sealed).
     """
-    from grader.sandbox import landlock_abi
-    from grader.sealing import probe_sandbox
+    from grader.engine.sandbox import landlock_abi
+    from grader.engine.sealing import probe_sandbox
 
     click.echo(f"landlock ABI: {landlock_abi() or 'unavailable'}")
     line, sealed = probe_sandbox()
@@ -67,8 +67,8 @@ def grade(lesson_id: str, submission: Path | None, json_path: Path | None, publi
 
     Exits 0 whenever a report was produced, whatever the score.
     """
-    from grader.grading import grade as grade_lesson
-    from grader.report import render
+    from grader.engine.grading import grade as grade_lesson
+    from grader.engine.report import render
 
     lesson = _lesson(lesson_id)
     report = grade_lesson(lesson.id, submission, public_only=public_only, timeout_s=timeout_s)
@@ -81,7 +81,7 @@ def grade(lesson_id: str, submission: Path | None, json_path: Path | None, publi
 @click.option("--check", "check_only", is_flag=True, help="Only report files that are out of date (exit 1).")
 def build(check_only: bool) -> None:
     """Generate exercises/ (student notebooks, self-check tests) from solutions/."""
-    from grader.stubs import build as build_exercises
+    from grader.authoring.stubs import build as build_exercises
 
     lessons = [lesson for lesson in registry.course().lessons if lesson.exercises]
     stale = build_exercises(lessons, check_only=check_only)
@@ -95,7 +95,7 @@ def build(check_only: bool) -> None:
 @click.argument("lesson_ids", metavar="[LESSON]...", nargs=-1)
 def calibrate(lesson_ids: tuple[str, ...]) -> None:
     """Print same-run speed ratios of the reference and the naive baselines, for every speed check."""
-    from grader.calibrate import calibrate as run_calibration
+    from grader.authoring.calibrate import calibrate as run_calibration
 
     lessons = [_lesson(i) for i in lesson_ids] or [x for x in registry.course().lessons if x.exercises]
     run_calibration(lessons)
@@ -110,7 +110,7 @@ def nbgrader_group() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def nbgrader_init(directory: Path) -> None:
     """Write an nbgrader course in DIRECTORY: config, source/ notebooks, gradebook with the lessons."""
-    from grader.nbgrader_course import CourseError, init
+    from grader.integrations.nbgrader_course import CourseError, init
 
     try:
         written = init(directory)
@@ -129,6 +129,6 @@ def nbgrader_init(directory: Path) -> None:
               help="Build the courses in this folder and keep them (default: a temporary folder).")
 def nbgrader_bench(lesson_id: str, students: int, keep: Path | None) -> None:
     """Time `nbgrader autograde` of a class with the course grader, next to nbgrader's own baseline."""
-    from grader.nbgrader_bench import bench
+    from grader.integrations.nbgrader_bench import bench
 
     bench(_lesson(lesson_id).id, students, keep, echo=click.echo)

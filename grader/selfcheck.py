@@ -12,11 +12,11 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader import registry
-from grader.grading import run_check, select
-from grader.report import CheckResult
-from grader.runners import InProcessRunner
-from grader.submission import Submission, read_code, run_cells
+from grader.engine import registry
+from grader.engine.grading import run_check, select
+from grader.engine.report import CheckResult
+from grader.engine.runners import InProcessRunner
+from grader.engine.submission import Submission, read_code, run_cells
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "FAIL", "skipped": "SKIP"}
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade
-from grader.registry import course
-from grader.report import Report
+from grader.engine.grading import grade
+from grader.engine.registry import course
+from grader.engine.report import Report
 from tests.mutants import compose
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.registry import ROOT, course
-from grader.submission import read_code
+from grader.engine.registry import ROOT, course
+from grader.engine.submission import read_code
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from grader import registry
+from grader.engine import registry
 
 KEYS = {"exercise", "check", "points", "max_points", "status", "device", "message"}
 

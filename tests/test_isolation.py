@@ -65,7 +65,7 @@ def test_unreadable_notebook_still_gets_a_report(tmp_path):
 
 
 def test_hang_while_loading_is_reported(tmp_path):
-    from grader.grading import grade
+    from grader.engine.grading import grade
 
     path = tmp_path / "loops.py"
     path.write_text("while True:\n    pass\n")
@@ -81,7 +81,7 @@ def test_composed_submission_puts_the_mutant_last(tmp_path):
 
 def test_a_poisoned_cuda_context_gets_a_fresh_child_for_the_next_check(tmp_path):
     """After a device-side assert the child's CUDA context is unusable: the next check must not inherit it."""
-    from grader.grading import grade
+    from grader.engine.grading import grade
 
     path = tmp_path / "poison.py"
     path.write_text(
@@ -100,7 +100,7 @@ def test_a_poisoned_cuda_context_gets_a_fresh_child_for_the_next_check(tmp_path)
 
 def test_files_a_submission_writes_stay_in_its_private_folder(tmp_path, monkeypatch):
     """A submission that writes `hypothesis.py` must not get it imported by the judge."""
-    from grader.grading import grade
+    from grader.engine.grading import grade
 
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "writer.py"

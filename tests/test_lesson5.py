@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader.loops import batch_loops
+from grader.judging.loops import batch_loops
 from grader.probes.devices import run_on_device
 from tests.conftest import (
     assert_cuda_rows_skipped_without_a_gpu,
@@ -94,7 +94,7 @@ def test_correct_but_different_implementation_earns_full_marks(graded, name):
 
 
 # ------------------------------------------------------------------------------------------------------
-# The static loop reader (grader/loops.py): batch loops are found, loops over dims are not.
+# The static loop reader (grader/judging/loops.py): batch loops are found, loops over dims are not.
 # ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("body", [
     "for i in range(tensor.size(0)):\n        pass",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader import registry
+from grader.engine import registry
 from tests.conftest import (
     assert_cuda_rows_skipped_without_a_gpu,
     assert_full_marks,
@@ -122,8 +122,8 @@ def test_speed_check_passes_the_loop_free_mutants_it_does_not_target(graded):
 
 def test_self_check_runs_the_public_checks_in_process():
     """The notebook's check(fn) path (InProcessRunner): the reference passes, the judge's inputs stay intact."""
+    from grader.engine.submission import read_code, run_cells
     from grader.selfcheck import run_public
-    from grader.submission import read_code, run_cells
 
     module = run_cells(read_code(registry.course().lesson(LESSON).notebook("solutions"))).module
     for exercise in EXERCISES:

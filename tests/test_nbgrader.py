@@ -21,13 +21,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.grading import grade
-from grader.nbgrader_cell import cell_grade, hidden_part, parse_call
-from grader.nbgrader_course import WARNING_PATTERN, source_notebook
-from grader.registry import course
-from grader.report import CheckResult, Report
-from grader.stubs import student_notebook
-from grader.submission import read_code
+from grader.authoring.stubs import student_notebook
+from grader.engine.grading import grade
+from grader.engine.registry import course
+from grader.engine.report import CheckResult, Report
+from grader.engine.submission import read_code
+from grader.integrations.nbgrader_cell import cell_grade, hidden_part, parse_call
+from grader.integrations.nbgrader_course import WARNING_PATTERN, source_notebook
 from tests.mutants import SUBMISSIONS
 
 LESSON = "lesson3"
@@ -132,8 +132,8 @@ def stderr_warnings(nb):  # torch warnings on stderr, in the kernel and in the g
 
 
 def forger(nb):  # replaces the grader inside the kernel, hoping the test cells call it there
-    _append(nb, "Merge", "import grader.nbgrader_cell\nimport grader.selfcheck\n\n"
-                         "grader.nbgrader_cell.grade_cell = lambda *args: 14.0\n"
+    _append(nb, "Merge", "import grader.integrations.nbgrader_cell\nimport grader.selfcheck\n\n"
+                         "grader.integrations.nbgrader_cell.grade_cell = lambda *args: 14.0\n"
                          "grader.selfcheck.check = lambda *args: print('all checks passed')")
 
 
@@ -321,7 +321,7 @@ def test_released_cells_are_the_exercises_cells_for_every_lesson(lesson):
     """generate_assignment's clearing steps, applied here: the student notebook is exercises/'s."""
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from grader.nbgrader_pipeline import CourseClearSolutions
+    from grader.integrations.nbgrader_pipeline import CourseClearSolutions
 
     spec = course().lesson(lesson)
     nb, resources = source_notebook(spec), {"nbgrader": {"assignment": lesson}}
@@ -335,7 +335,7 @@ def test_hidden_part_only_calls_the_grader():
     text = hidden_part("lesson3", ["Merge"])
     assert parse_call(text) == ("lesson3", ("Merge",))
     code = [line for line in text.splitlines() if line and not line.startswith("###")]
-    assert code == ["from grader.nbgrader_cell import grade_cell", 'grade_cell("lesson3", "Merge")']
+    assert code == ["from grader.integrations.nbgrader_cell import grade_cell", 'grade_cell("lesson3", "Merge")']
 
 
 def _rows(device: str, earned: list[float], status: str = "failed") -> list[CheckResult]:
@@ -359,7 +359,8 @@ def test_grade_cell_in_a_kernel_grades_the_notebook_beside_it(tmp_path):
     """Run in a kernel without CourseExecute (e.g. `nbgrader validate` of the source), the call still grades."""
     nbformat.write(source_notebook(course().lesson(LESSON)), tmp_path / f"{LESSON}.ipynb")
     code = ("from IPython.core.interactiveshell import InteractiveShell\nInteractiveShell.instance()\n"
-            "from grader.nbgrader_cell import grade_cell\nprint('points', grade_cell('lesson3', 'total_scores'))")
+            "from grader.integrations.nbgrader_cell import grade_cell\n"
+            "print('points', grade_cell('lesson3', 'total_scores'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "points 5.0" in done.stdout and "[PASS] total_scores.gradients (cpu)" in done.stdout

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import registry
+from grader.engine import registry
 
 LESSONS = [lesson for lesson in registry.course().lessons if lesson.exercises]
 

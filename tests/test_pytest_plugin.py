@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from grader.pytest_plugin import GRADER_DIR
-from grader.registry import course
+from grader.engine.registry import course
+from grader.integrations.pytest_plugin import GRADER_DIR
 from tests.mutants import compose
 
 pytest_plugins = ["pytester"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import registry
-from grader.registry import RegistryError, load
+from grader.engine import registry
+from grader.engine.registry import RegistryError, load
 
 
 def _write(tmp_path: Path, data: dict) -> Path:

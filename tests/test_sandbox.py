@@ -1,4 +1,4 @@
-"""grader.sandbox: each test forks a child, seals it and reports what the child could and could not do."""
+"""grader.engine.sandbox: each test forks a child, seals it and reports what the child could and could not do."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader import sandbox
+from grader.engine import sandbox
 
 ABI = sandbox.landlock_abi()
 needs_landlock = pytest.mark.skipif(ABI == 0, reason="this kernel/platform has no Landlock (landlock_abi() == 0)")
@@ -162,7 +162,7 @@ def test_fresh_interpreter_imports_numpy_after_sealing(tmp_path):
     code = textwrap.dedent(f"""
         import json, sys
         sys.path.insert(0, {str(REPO)!r})
-        from grader import sandbox
+        from grader.engine import sandbox
         roots = sandbox.readable_roots(package_dir={str(PACKAGE)!r}, child_subpackages=())
         sealed = sandbox.seal(read=roots, write=[{str(tmp_path)!r}])
         import numpy
@@ -225,7 +225,7 @@ def test_rlimits(dirs):
     value = result["value"]
     assert "rlimits" in result["layers"]
     assert value["big write"] == "EFBIG" and value["small write"] == "ok"
-    assert value["core"] == 0 and value["nofile"] <= 64
+    assert value["core"] == 0 and value["nofile"] <= 64 + 1024  # 64 on top of what was already open
     if os.geteuid() == 0:
         assert "process limit: not enforced for root (the pid namespace bounds it)" in result["missing"]
     else:

@@ -11,12 +11,12 @@ import time
 import pytest
 import torch
 
-from grader import wire
-from grader.grading import clean_message, grade
+from grader.engine import wire
+from grader.engine.grading import clean_message, grade
+from grader.engine.registry import ROOT
+from grader.engine.runners import IsolatedRunner, _forkserver_pid, start_forkserver
+from grader.engine.submission import CodeCell, read_code
 from grader.probes.lesson3 import probe_total_scores
-from grader.registry import ROOT
-from grader.runners import IsolatedRunner, _forkserver_pid, start_forkserver
-from grader.submission import CodeCell, read_code
 
 
 def _runner(source: str) -> IsolatedRunner:
@@ -121,7 +121,8 @@ def test_a_stopped_forkserver_does_not_hang_grading(tmp_path):
     start_forkserver()
     os.kill(_forkserver_pid(), signal.SIGSTOP)
     path = tmp_path / "ok.py"
-    path.write_text("import torch\n\ndef total_scores(item_scores, bias):\n    return item_scores.sum(dim=(1, 2)) + bias\n")
+    path.write_text("import torch\n\n\ndef total_scores(item_scores, bias):\n"
+                    "    return item_scores.sum(dim=(1, 2)) + bias\n")
     report = grade("lesson3", path, checks=["per_example_values"], timeout_s=30)
     assert [r.status for r in report.results if r.device == "cpu"] == ["passed"]
 

@@ -6,9 +6,9 @@ import shutil
 import subprocess
 import sys
 
-from grader import registry
+from grader.engine import registry
+from grader.engine.submission import read_code, run_cells
 from grader.selfcheck import check, run_public
-from grader.submission import read_code, run_cells
 
 
 def _reference(lesson: str):
@@ -67,8 +67,8 @@ def test_in_process_probes_cannot_touch_the_judges_inputs():
     """Self-checks run student code in-process; it must see copies, as the isolated child does."""
     import torch
 
-    from grader.runners import InProcessRunner
-    from grader.submission import Submission
+    from grader.engine.runners import InProcessRunner
+    from grader.engine.submission import Submission
 
     def probe(sub, x):
         x.mul_(0)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.source_scan import Finding, attribute_calls, attribute_calls_in, definition_source, tampering
-from grader.submission import CodeCell, read_code
+from grader.engine.submission import CodeCell, read_code
+from grader.judging.source_scan import Finding, attribute_calls, attribute_calls_in, definition_source, tampering
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ("lesson3", "lesson5", "lesson7")

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from grader import registry
-from grader.stubs import MarkerError, build, clear_solutions
-from grader.submission import read_code, run_cells
+from grader.authoring.stubs import MarkerError, build, clear_solutions
+from grader.engine import registry
+from grader.engine.submission import read_code, run_cells
 
 SOURCE = '''class Merge:
     def forward(self, a):

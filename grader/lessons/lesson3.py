@@ -1,8 +1,8 @@
 """Lesson 3 (broadcasting): `Merge` and `total_scores` (judge side).
 
 Checks (`@check`) build inputs, call the probes of grader.probes.lesson3 through the runner, compute
-PyTorch's answer here and judge. Structure is read from the source first (grader.source_scan,
-grader.loops); what the running code does can only take points away.
+PyTorch's answer here and judge. Structure is read from the source first (grader.judging.source_scan,
+grader.judging.loops); what the running code does can only take points away.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Fail, Measured, StudentError, check
-from grader.compare import expect_close, shape
-from grader.gradients import judge_jacobians
+from grader.engine.checks import Fail, Measured, StudentError, check
+from grader.judging.compare import expect_close, shape
+from grader.judging.gradients import judge_jacobians
 from grader.probes.lesson3 import (
     ACTIVATIONS,
     SPEED,
@@ -158,8 +158,8 @@ def merge_parameters_registered(sub, device: str, spec) -> str:
 def merge_matches_concat_linear(sub, device: str, spec) -> str:
     from hypothesis import strategies as st
 
-    from grader.props import for_all
-    from grader.strategies import broadcastable_shapes, seeds
+    from grader.judging.props import for_all
+    from grader.judging.strategies import broadcastable_shapes, seeds
 
     sizes = st.integers(1, 6)
     strategy = st.tuples(broadcastable_shapes(), sizes, sizes, sizes, st.sampled_from(sorted(ACTIVATIONS)),
@@ -240,7 +240,7 @@ def _recorded(sub, a, b, out: int, device: str) -> list:
 
 @check("Merge", "no_tiled_intermediate")
 def merge_no_tiled_intermediate(sub, device: str, spec) -> str:
-    from grader.source_scan import attribute_calls
+    from grader.judging.source_scan import attribute_calls
 
     source = sub.source("Merge")
     if source is not None:
@@ -271,7 +271,7 @@ def merge_no_tiled_intermediate(sub, device: str, spec) -> str:
 
 @check("Merge", "no_python_loop")
 def merge_no_python_loop(sub, device: str, spec) -> str:
-    from grader.loops import batch_loops
+    from grader.judging.loops import batch_loops
 
     source, lookup = _forward_source(sub)
     if source is not None:
@@ -292,7 +292,7 @@ def merge_no_python_loop(sub, device: str, spec) -> str:
 
 @check("Merge", "speed_vs_repeat_cat")
 def merge_speed_vs_repeat_cat(sub, device: str, spec) -> str:
-    from grader.speed import compare_speed, expect_sampled
+    from grader.judging.speed import compare_speed, expect_sampled
 
     def verify(weights, seed, flat_index, picks) -> None:
         a, b = speed_inputs(seed)
@@ -373,8 +373,8 @@ def total_scores_singleton_dims(sub, device: str, spec) -> str:
 def total_scores_matches_oracle(sub, device: str, spec) -> str:
     from hypothesis import strategies as st
 
-    from grader.props import for_all
-    from grader.strategies import seeds
+    from grader.judging.props import for_all
+    from grader.judging.strategies import seeds
 
     def body(example) -> None:
         batch, items, seed = example

@@ -15,9 +15,9 @@ import math
 
 import torch
 
-from grader.checks import Fail, Measured, Skip, StudentError, check
-from grader.compare import shape
-from grader.gradients import judge_jacobians
+from grader.engine.checks import Fail, Measured, Skip, StudentError, check
+from grader.judging.compare import shape
+from grader.judging.gradients import judge_jacobians
 from grader.probes.lesson5 import (
     REPEATS,
     SPEED_SHAPE,
@@ -167,8 +167,8 @@ def index_dtypes(sub, device: str, spec) -> str:
 def matches_oracle(sub, device: str, spec) -> str:
     from hypothesis import strategies as st
 
-    from grader.props import for_all
-    from grader.strategies import seeds
+    from grader.judging.props import for_all
+    from grader.judging.strategies import seeds
 
     dims = st.lists(st.integers(1, 4), min_size=0, max_size=3)
     strategy = st.tuples(st.integers(1, 5), st.integers(1, 6), dims, dims,
@@ -254,7 +254,7 @@ def _diagnose_silent(y: torch.Tensor, tensor: torch.Tensor, indices: torch.Tenso
 
 @check("batch_gather", "no_python_loop")
 def no_python_loop(sub, device: str, spec) -> str:
-    from grader.loops import batch_loops
+    from grader.judging.loops import batch_loops
 
     source = sub.source("batch_gather")
     if source is not None:
@@ -323,7 +323,7 @@ def _blame(sites: list[dict], home: str) -> str:
 
 
 def _speed(sub, device: str, baseline: str) -> dict:
-    from grader.speed import compare_speed, expect_sampled
+    from grader.judging.speed import compare_speed, expect_sampled
 
     def verify(info, seed, flat_index, picks) -> None:
         tensor, indices = speed_inputs(seed)

@@ -26,9 +26,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Fail, Measured, check
-from grader.compare import shape
-from grader.gradients import judge_jacobians
+from grader.engine.checks import Fail, Measured, check
+from grader.judging.compare import shape
+from grader.judging.gradients import judge_jacobians
 from grader.probes.lesson7 import (
     REDUCE_MAX,  # noqa: F401 - part of the lesson's messages
     SPEED,
@@ -485,7 +485,7 @@ def matches_torch(sub, device: str, spec, name: str) -> str:
 
 
 def allowed_builtins(sub, device: str, spec, name: str) -> str:
-    from grader.source_scan import attribute_calls
+    from grader.judging.source_scan import attribute_calls
 
     def refuse(used: list[str]) -> None:
         plural = "s" if len(used) > 1 else ""
@@ -533,8 +533,8 @@ def non_last_dim(sub, device: str, spec, name: str) -> str:
 def drawn_inputs(sub, device: str, spec, name: str) -> str:
     from hypothesis import strategies as st
 
-    from grader.props import for_all
-    from grader.strategies import seeds
+    from grader.judging.props import for_all
+    from grader.judging.strategies import seeds
 
     scales = st.sampled_from([1.0, 10.0, 100.0, 1e4, 1e30])
     sizes = st.lists(st.integers(1, 6), min_size=1, max_size=4)
@@ -599,7 +599,7 @@ def half_precision(sub, device: str, spec, name: str) -> str:
 
 
 def speed_vs_builtin(sub, device: str, spec, name: str) -> str:
-    from grader.speed import compare_speed, expect_sampled
+    from grader.judging.speed import compare_speed, expect_sampled
 
     def verify(info, seed, flat_index, picks) -> None:
         case = speed_case(name, seed)

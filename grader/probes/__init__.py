@@ -55,7 +55,7 @@ def plain_tensor(value: object, what: str) -> Any:
     past the judge's clock, or hide operations from the recorders."""
     import torch
 
-    from grader.checks import StudentError
+    from grader.engine.checks import StudentError
 
     if type(value) is not torch.Tensor and type(value) is not torch.nn.Parameter:
         raise StudentError(f"{what} must return a torch.Tensor, got {type(value).__name__}")

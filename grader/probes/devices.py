@@ -27,7 +27,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from grader.submission import describe_exception
+from grader.engine.submission import describe_exception
 
 NOT_LINKED = "not linked with support for"
 

@@ -1,5 +1,5 @@
 """Analytic and numeric Jacobians of the student's function, in float64 (child side; judged in
-grader.gradients)."""
+grader.judging.gradients)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.checks import StudentError
+from grader.engine.checks import StudentError
 from grader.probes import pick, plain_tensor, probe, synchronize
 from grader.probes.jacobians import jacobians
 from grader.probes.ops import record_ops

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from grader.checks import StudentError
+from grader.engine.checks import StudentError
+from grader.engine.submission import describe_exception
 from grader.probes import pick, plain_tensor, probe, synchronize
 from grader.probes.jacobians import jacobians
-from grader.submission import describe_exception
 
 SPEED = {"shape": (512, 100), "repeats": 32}
 

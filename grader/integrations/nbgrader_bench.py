@@ -26,9 +26,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader import registry
-from grader.nbgrader_cell import BEGIN_HIDDEN, END_HIDDEN
-from grader.nbgrader_course import init
+from grader.engine import registry
+from grader.integrations.nbgrader_cell import BEGIN_HIDDEN, END_HIDDEN
+from grader.integrations.nbgrader_course import init
 
 
 def bench(lesson_id: str, students: int, folder: Path | None = None, echo: Callable[[str], None] = print) -> dict:
@@ -120,8 +120,8 @@ def _class(root: Path, lesson: str, nb: dict, students: int) -> tuple[float, str
 
 def _engine_split(lesson_id: str) -> dict:
     """A warm judge here: the reference graded fully, and with only its cheapest check (engine overhead)."""
-    from grader.grading import grade
-    from grader.nbgrader_judge import warm_up
+    from grader.engine.grading import grade
+    from grader.integrations.nbgrader_judge import warm_up
 
     warm_up()
     lesson = registry.course().lesson(lesson_id)

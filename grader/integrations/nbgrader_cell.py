@@ -4,14 +4,14 @@ A lesson's self-check cell (`check(Merge)`) doubles as the exercise's test cell.
 imports and calls the grader:
 
     ### BEGIN HIDDEN TESTS
-    from grader.nbgrader_cell import grade_cell
+    from grader.integrations.nbgrader_cell import grade_cell
 
     grade_cell("lesson3", "Merge")
     ### END HIDDEN TESTS
 
-Under `nbgrader autograde` the course's pipeline (grader.nbgrader_pipeline.CourseExecute) does not send
+Under `nbgrader autograde` the course's pipeline (grader.integrations.nbgrader_pipeline.CourseExecute) does not send
 this cell to the notebook's kernel, where the student's code has run and could have replaced the grader:
-it recognizes the call and answers it from a report that `grader.grading.grade` made outside the kernel.
+it recognizes the call and answers it from a report that `grader.engine.grading.grade` made outside the kernel.
 Run in a kernel anyway (`nbgrader validate`, or a pipeline without CourseExecute), `grade_cell` grades the
 notebook file next to it from the kernel, once per file content.
 
@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from grader.report import Report
+from grader.engine.report import Report
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -41,7 +41,7 @@ _MARK = {"passed": "PASS", "failed": "FAIL", "error": "FAIL", "skipped": "SKIP"}
 def hidden_part(lesson: str, exercises: list[str]) -> str:
     """The hidden region appended to a test cell: import the grader and call it, nothing else."""
     args = ", ".join(json.dumps(x) for x in [lesson, *exercises])
-    return f"{BEGIN_HIDDEN}\nfrom grader.nbgrader_cell import {CALL}\n\n{CALL}({args})\n{END_HIDDEN}"
+    return f"{BEGIN_HIDDEN}\nfrom grader.integrations.nbgrader_cell import {CALL}\n\n{CALL}({args})\n{END_HIDDEN}"
 
 
 def parse_call(source: str) -> tuple[str, tuple[str, ...]] | None:
@@ -126,7 +126,7 @@ def cell_grade(report: Report, exercises: tuple[str, ...], max_points: float, no
 
 def exercise_points(lesson_id: str) -> dict[str, float]:
     """Each exercise's cell maximum: its checks' points, each check counted once (one device's worth)."""
-    from grader.registry import course
+    from grader.engine.registry import course
 
     return {e.name: sum(c.points for c in e.checks) for e in course().lesson(lesson_id).exercises}
 
@@ -166,7 +166,7 @@ def grade_cell(lesson: str, *exercises: str) -> float | None:
 
 def _report(lesson: str, path: Path) -> Report:
     """The report for the file's current content, computed once per kernel and content."""
-    from grader.grading import grade
+    from grader.engine.grading import grade
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
     key = (lesson, digest)

@@ -7,7 +7,7 @@ from grader.probes import probe_nothing
 
 def probe_sandbox() -> tuple[str, bool]:
     """Start one child with an empty submission, exactly as grading does; return its sandbox line."""
-    from grader.runners import IsolatedRunner
+    from grader.engine.runners import IsolatedRunner
 
     with IsolatedRunner([], memory_mb=512, threads=1, load_timeout_s=30) as runner:
         runner.start_check(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.checks import Fail
+from grader.engine.checks import Fail
 
 
 def expect_close(got: torch.Tensor, expected: torch.Tensor, *, what: str, atol: float = 1e-5,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from grader.checks import Fail
+from grader.engine.checks import Fail
 
 
 def judge_jacobians(result: dict[str, list[torch.Tensor]], names: Sequence[str], *, what: str,

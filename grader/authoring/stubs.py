@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.registry import ROOT, LessonSpec
+from grader.engine.registry import ROOT, LessonSpec
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE_FILE = ROOT / "course.yml"
 DEVICES = ("cpu", "cuda")
 VISIBILITIES = ("public", "hidden")
@@ -231,7 +231,7 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
 
 def _verify(course: Course, lesson: LessonSpec) -> None:
     """Each registered check has an implementation and each implementation is registered."""
-    from grader.checks import implementations
+    from grader.engine.checks import implementations
 
     impls = implementations(lesson.module)
     registered = {(c.exercise, c.name) for c in lesson.checks}

@@ -16,7 +16,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 
-from grader.submission import CodeCell
+from grader.engine.submission import CodeCell
 
 # Names every notebook may use without importing them here: the course's own cells import these.
 _DEFAULT_ALIASES = {"torch": "torch", "F": "torch.nn.functional", "nn": "torch.nn", "np": "numpy",
@@ -287,7 +287,7 @@ def _patched(owner: str, shown: str) -> str:
 
 # -- references to torch built-ins (judge side) ---------------------------------------------------------------
 def definition_source(cells: list[CodeCell], name: str) -> str | None:
-    """The source of the last top-level def or class `name` in the cells (as grader.runners has it)."""
+    """The source of the last top-level def or class `name` in the cells (as grader.engine.runners has it)."""
     found = None
     for cell in cells:
         tree = _parse(cell.source)

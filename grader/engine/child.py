@@ -4,7 +4,7 @@ Forked from a forkserver that has imported torch and the probes (never the judge
 milliseconds. Before the submission's first line runs, the child
 1. leaves the judge's session and, where the kernel allows, enters new pid, network and IPC namespaces
    (it becomes pid 1 of its own tree: when it dies, every process it started dies with it);
-2. seals itself (grader.sandbox: Landlock on files, TCP and signals; file-size, core and process limits)
+2. seals itself (grader.engine.sandbox: Landlock on files, TCP and signals; file-size, core and process limits)
    and reports what holds, so that the judge can say whether grading was sealed;
 3. copies the probe table (grader.probes.frozen): requests name a probe, they never carry code.
 The judge times, compares and awards; nothing here decides a grade.
@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
-from grader import channel, wire
-from grader.checks import StudentError
-from grader.submission import describe_exception, run_cells
+from grader.engine import channel, wire
+from grader.engine.checks import StudentError
+from grader.engine.submission import describe_exception, run_cells
 
 MIB = 1 << 20
 CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
@@ -152,7 +152,8 @@ def _failure(exc: BaseException, probe_files: frozenset[str]) -> tuple[str, str]
 
 
 def main(sock: Any, cells: list, config: dict[str, Any]) -> None:
-    from grader import probes, sandbox
+    from grader import probes
+    from grader.engine import sandbox
 
     layers, missing = _enter_own_tree()
     _redirect_output(config["log_path"])
@@ -166,7 +167,7 @@ def main(sock: Any, cells: list, config: dict[str, Any]) -> None:
     status = sandbox.Sealed(tuple(sealed.layers) + tuple(layers), tuple(missing))
     table = probes.frozen()  # before the submission's first line
     probe_files = frozenset(sys.modules[fn.__module__].__file__ for fn in table.values()) | \
-        frozenset(sys.modules[m].__file__ for m in ("grader.submission", "grader.probes"))
+        frozenset(sys.modules[m].__file__ for m in ("grader.engine.submission", "grader.probes"))
     channel.send(sock, wire.dumps(("sealed", sandbox.describe(status), "landlock-fs" in status.layers)))
     sub = run_cells(cells, cell_timeout_s=config["cell_timeout_s"])
     channel.send(sock, wire.dumps(("ready", sub.problems)))

@@ -1,4 +1,4 @@
-"""The judge: a clean process that grades notebooks for nbgrader with `grader.grading.grade`.
+"""The judge: a clean process that grades notebooks for nbgrader with `grader.engine.grading.grade`.
 
 nbgrader's process starts one judge per command and sends it one request per notebook; the judge
 answers with the report `course grade` would print. It never runs student code itself: `grade` runs
@@ -25,7 +25,7 @@ import tempfile
 import time
 from typing import Any
 
-from grader.report import CheckResult, Report
+from grader.engine.report import CheckResult, Report
 
 _SHARED: Judge | None = None
 
@@ -43,7 +43,7 @@ class Judge:
         # a file a submission writes can never be imported by the judge. No __main__ file: children
         # import nothing extra when they start.
         self.folder = tempfile.mkdtemp(prefix="course-judge-")
-        code = "from grader.nbgrader_judge import main; main()"
+        code = "from grader.integrations.nbgrader_judge import main; main()"
         self.process = subprocess.Popen([sys.executable, "-I", "-c", code], cwd=self.folder, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1)
         atexit.register(self.close)
@@ -110,8 +110,8 @@ def main() -> None:
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    from grader.grading import grade
-    from grader.nbgrader_cell import gradable_copy
+    from grader.engine.grading import grade
+    from grader.integrations.nbgrader_cell import gradable_copy
 
     start = time.monotonic()
     try:
@@ -127,9 +127,9 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
 
 def warm_up() -> None:
     """Import the judge's modules and start the engine's warm forkserver before the first notebook."""
-    from grader import registry
-    from grader.checks import implementations
-    from grader.runners import start_forkserver
+    from grader.engine import registry
+    from grader.engine.checks import implementations
+    from grader.engine.runners import start_forkserver
 
     for lesson in registry.course().lessons:
         if lesson.exercises:

@@ -101,7 +101,7 @@ class Submission:
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def get(self, name: str):
-        from grader.checks import StudentError
+        from grader.engine.checks import StudentError
 
         if name in vars(self.module):
             return vars(self.module)[name]

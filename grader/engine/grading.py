@@ -11,12 +11,12 @@ import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from grader import registry
-from grader.checks import Aborted, Fail, Skip, StudentError, implementations
-from grader.registry import CheckSpec, LessonSpec
-from grader.report import CheckResult, Report
-from grader.runners import IsolatedRunner, UnreadableRunner
-from grader.submission import SubmissionUnreadable, read_code
+from grader.engine import registry
+from grader.engine.checks import Aborted, Fail, Skip, StudentError, implementations
+from grader.engine.registry import CheckSpec, LessonSpec
+from grader.engine.report import CheckResult, Report
+from grader.engine.runners import IsolatedRunner, UnreadableRunner
+from grader.engine.submission import SubmissionUnreadable, read_code
 
 
 def cuda_available() -> bool:
@@ -118,7 +118,7 @@ def run_checks(checks: Iterable[CheckSpec], sub) -> Iterator[CheckResult]:
 def isolated_runner(lesson: LessonSpec, submission: Path) -> IsolatedRunner | UnreadableRunner:
     """The runner hidden grading uses for `submission`; an unreadable file gives a runner whose every
     call fails with the reason, so each check still gets its row. Code that reaches into the grader or the
-    interpreter (grader.source_scan.tampering) is not run at all: every row says where it is."""
+    interpreter (grader.judging.source_scan.tampering) is not run at all: every row says where it is."""
     try:
         cells = read_code(submission)
     except SubmissionUnreadable as exc:
@@ -139,7 +139,7 @@ def isolated_runner(lesson: LessonSpec, submission: Path) -> IsolatedRunner | Un
 
 def tampering_findings(lesson: LessonSpec, cells: list) -> list:
     """Static findings (read in this process, never run) in the cells that would run."""
-    from grader.source_scan import tampering
+    from grader.judging.source_scan import tampering
 
     return tampering(cells, trusted=trusted_cells(lesson))
 

@@ -1,11 +1,12 @@
 """The course's steps in nbgrader's pipelines, configured by the nbgrader_config.py that `course nbgrader init` writes.
 
-- CourseClearSolutions (generate_assignment): clears solution regions with grader.stubs.clear_solutions,
+- CourseClearSolutions (generate_assignment): clears solution regions with grader.authoring.stubs.clear_solutions,
   so the released notebook's cells are exactly exercises/LESSON/LESSON.ipynb's.
 - CourseExecute (autograde, in place of Execute): runs the student's cells in a kernel as Execute does,
   and answers the test cells, whose hidden part calls `grade_cell(...)`, with the report of
-  `grader.grading.grade` on this notebook. That grading happens in grader.nbgrader_judge's process, never
-  in the kernel: the student's cells have run in the kernel and could have replaced anything there.
+  `grader.engine.grading.grade` on this notebook. That grading happens in the process of
+  grader.integrations.nbgrader_judge, never in the kernel: the student's cells have run in the kernel and
+  could have replaced anything there.
 - CourseDeduplicateIds (autograde's sanitizing, in place of DeduplicateIds): drops the nbgrader metadata
   of a duplicated cell's earlier copies entirely; nbgrader 0.9.6 leaves `{}`, on which OverwriteCells'
   add_missing_cells fails with KeyError 'grade_id' (the whole submission then goes ungraded).
@@ -32,13 +33,13 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearSolutions, DeduplicateIds, Execute
 from traitlets import Dict, Float, Int
 
-from grader import registry
-from grader.memory import rss_bytes
-from grader.nbgrader_cell import cell_grade, parse_call
-from grader.nbgrader_judge import Judge
-from grader.registry import LessonSpec
-from grader.stubs import clear_solutions, has_solution
-from grader.submission import SKIPPED_TAGS
+from grader.authoring.stubs import clear_solutions, has_solution
+from grader.engine import registry
+from grader.engine.memory import rss_bytes
+from grader.engine.registry import LessonSpec
+from grader.engine.submission import SKIPPED_TAGS
+from grader.integrations.nbgrader_cell import cell_grade, parse_call
+from grader.integrations.nbgrader_judge import Judge
 
 MIB = 1 << 20
 

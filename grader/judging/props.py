@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from grader.checks import Fail, StudentError
+from grader.engine.checks import Fail, StudentError
 
 
 def for_all(strategy: Any, body: Callable[[Any], None], *, max_examples: int,

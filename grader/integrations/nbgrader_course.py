@@ -2,7 +2,7 @@
 
 It writes
 - DIR/nbgrader_config.py: course id, per-lesson kernel timeouts, the stderr ignore pattern, and the
-  course's pipeline steps (grader.nbgrader_pipeline) in nbgrader's preprocessor lists;
+  course's pipeline steps (grader.integrations.nbgrader_pipeline) in nbgrader's preprocessor lists;
 - DIR/source/LESSON/LESSON.ipynb for every lesson with exercises, from solutions/LESSON/LESSON.ipynb:
   solution cells stay editable, every other cell is locked (read-only), and each self-check cell
   (`check(Merge)`) becomes the exercise's autograder test cell, its hidden part calling the grader;
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader import registry
-from grader.nbgrader_cell import exercise_points, hidden_part
-from grader.registry import LessonSpec
-from grader.stubs import has_solution
+from grader.authoring.stubs import has_solution
+from grader.engine import registry
+from grader.engine.registry import LessonSpec
+from grader.integrations.nbgrader_cell import exercise_points, hidden_part
 
 SCHEMA = 3
 # Python warnings ("...py:12: UserWarning: ...") and c10's C++ ones ("[W1123 ...] Warning: ..."). nbgrader
@@ -76,7 +76,7 @@ def source_notebook(lesson: LessonSpec) -> nbformat.NotebookNode:
                                               solution=True, locked=False)
         elif checked:
             tested += checked
-            visible = "\n".join(cell.source.splitlines())  # as exercises/ has it (grader.stubs)
+            visible = "\n".join(cell.source.splitlines())  # as exercises/ has it (grader.authoring.stubs)
             cell.source = visible + "\n" + hidden_part(lesson.id, checked)
             cell.metadata["nbgrader"] = _meta(grade_id="test_" + "_".join(checked), grade=True, locked=True,
                                               points=sum(points[x] for x in checked))
@@ -126,7 +126,7 @@ def config_text(course: registry.Course, lessons: list[LessonSpec]) -> str:
     from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, DeduplicateIds, Execute
 
-    from grader.nbgrader_pipeline import CourseClearSolutions, CourseDeduplicateIds, CourseExecute
+    from grader.integrations.nbgrader_pipeline import CourseClearSolutions, CourseDeduplicateIds, CourseExecute
 
     def steps(converter, name, swap=None, after=None):
         found = list(converter.class_traits()[name].default())
@@ -150,10 +150,10 @@ def config_text(course: registry.Course, lessons: list[LessonSpec]) -> str:
     for step in (s for chain in pipelines.values() for s in chain):
         module = step.__module__ if step.__module__.startswith("grader.") else step.__module__.rsplit(".", 1)[0]
         imports.setdefault(module, set()).add(step.__name__)
-    imports.setdefault("grader.nbgrader_pipeline", set()).add("report_unreadable")
-    ours = imports.pop("grader.nbgrader_pipeline")
+    imports.setdefault("grader.integrations.nbgrader_pipeline", set()).add("report_unreadable")
+    ours = imports.pop("grader.integrations.nbgrader_pipeline")
     import_lines = "\n".join(_import_line(m, names) for m, names in sorted(imports.items()))
-    course_import = textwrap.indent(_import_line("grader.nbgrader_pipeline", ours), "    ")
+    course_import = textwrap.indent(_import_line("grader.integrations.nbgrader_pipeline", ours), "    ")
     listed = {key: "[\n" + "".join(f"    {step.__name__},\n" for step in chain) + "]"
               for key, chain in pipelines.items()}
     timeouts = {lesson.id: int(round(lesson.load_timeout_s)) for lesson in lessons}
@@ -184,12 +184,12 @@ c.Exchange.root = os.path.join(here, "exchange")  # for `nbgrader release_assign
 c.GenerateAssignment.preprocessors = {listed["GenerateAssignment.preprocessors"]}
 
 # autograde, first pass (sanitizing): nbgrader's steps, with CourseDeduplicateIds for DeduplicateIds
-# (nbgrader 0.9.6 fails on duplicated cells when add_missing_cells is on; see grader/nbgrader_pipeline.py).
+# (nbgrader 0.9.6 fails on duplicated cells when add_missing_cells is on; see grader/integrations/nbgrader_pipeline.py).
 c.Autograde.sanitize_preprocessors = {listed["Autograde.sanitize_preprocessors"]}
 c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and graded, not scored 0
 
 # autograde, second pass: nbgrader's steps, with CourseExecute for Execute: the student's cells run in a
-# kernel as usual, test cells get the report of grader.grading.grade, computed outside the kernel.
+# kernel as usual, test cells get the report of grader.engine.grading.grade, computed outside the kernel.
 c.Autograde.autograde_preprocessors = {listed["Autograde.autograde_preprocessors"]}
 c.Autograde.pre_convert_hook = report_unreadable  # names submissions that are not readable notebooks
 

@@ -3,7 +3,7 @@
 One test item per (check, device) from course.yml, public and hidden, e.g.
 `lesson3::Merge::no_tiled_intermediate[cpu]`, marked with the lesson, the exercise and the visibility.
 The pytest process is the judge; the submission runs in the same isolated child as `course grade`
-(grader.grading.isolated_runner), and each item is `grader.grading.run_check`: no second
+(grader.engine.grading.isolated_runner), and each item is `grader.engine.grading.run_check`: no second
 implementation. Failures show the student-facing message only, never a traceback into the checks.
 
 Loaded in every pytest run through the `pytest11` entry point, so this module imports nothing heavy:
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from grader import registry
+from grader.engine import registry
 
 GRADER_DIR = registry.ROOT / "grader"
 _RESULTS = pytest.StashKey[dict]()
@@ -99,7 +99,7 @@ class LessonCollector(pytest.Collector):
     def get_runner(self) -> Any:
         """One isolated child per lesson for the whole session (restarted by the runner after faults)."""
         if self.runner is None:
-            from grader.grading import isolated_runner
+            from grader.engine.grading import isolated_runner
 
             self.runner = isolated_runner(self.lesson, self.submission)
             self.session.stash.setdefault(_RUNNERS, []).append(self.runner)
@@ -134,7 +134,7 @@ class CheckItem(pytest.Item):
             self.add_marker(marker)
 
     def runtest(self) -> None:
-        from grader.grading import run_check
+        from grader.engine.grading import run_check
 
         lesson: LessonCollector = self.parent.parent  # type: ignore[assignment]
         runner = lesson.get_runner()
@@ -165,7 +165,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     import json
 
-    from grader.report import Report
+    from grader.engine.report import Report
 
     sandboxes = session.config.stash.get(_SANDBOX, {})
     reports = [Report(lesson, rows, sandbox=sandboxes.get(lesson, "")) for lesson, rows in results.items()]
@@ -179,7 +179,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     results = config.stash.get(_RESULTS, {})
     if not results:
         return
-    from grader.report import Report
+    from grader.engine.report import Report
 
     terminalreporter.section("course grader: points")
     for lesson, rows in results.items():

@@ -9,8 +9,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from grader.grading import grade
-from grader.registry import LessonSpec
+from grader.engine.grading import grade
+from grader.engine.registry import LessonSpec
 
 
 def speed_checks(lesson: LessonSpec) -> list[str]:

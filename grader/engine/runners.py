@@ -1,8 +1,8 @@
 """Runners: where a submission's code runs when a check calls `sub.call(probe, *args)`.
 
 - InProcessRunner: in this process (notebook self-check, `pytest exercises/...`). Results still make the
-  round trip through grader.wire so that public checks see exactly the data hidden grading sees.
-- IsolatedRunner: in a sealed child process (grader.child) with a wall-clock deadline, a memory limit on
+  round trip through grader.engine.wire so that public checks see exactly the data hidden grading sees.
+- IsolatedRunner: in a sealed child process (grader.engine.child) with a wall-clock deadline, a memory limit on
   its whole process tree, and caps on what it may send back (hidden grading). A hang, crash or memory
   blow-up aborts the current check only; the next check gets a fresh child. Requests name probes by id.
 
@@ -27,16 +27,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from grader import channel, wire
-from grader.checks import Aborted, StudentError
-from grader.memory import rss_bytes
+from grader.engine import channel, wire
+from grader.engine.checks import Aborted, StudentError
+from grader.engine.memory import rss_bytes
+from grader.engine.submission import CodeCell, Submission, alarm
 from grader.probes import probe_id
-from grader.submission import CodeCell, Submission, alarm
 
 MIB = 1 << 20
 MAX_PROCESSES = 64  # processes (threads included) the submission's tree may hold at once
-CHILD_SUBPACKAGES = ("probes", "child.py", "channel.py", "checks.py", "submission.py", "wire.py", "sandbox.py",
-                     "warm.py", "memory.py")
+CHILD_SUBPACKAGES = ("probes", "engine")  # what runs in the child; never lessons/ (the judges)
 
 
 class InProcessRunner:
@@ -49,8 +48,8 @@ class InProcessRunner:
         self.timeout_s = timeout_s
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        from grader.child import is_out_of_memory
-        from grader.submission import describe_exception
+        from grader.engine.child import is_out_of_memory
+        from grader.engine.submission import describe_exception
 
         try:
             with alarm(self.timeout_s, Aborted, f"timed out after {self.timeout_s:g} s"):
@@ -130,14 +129,14 @@ _CONTEXT: multiprocessing.context.BaseContext | None = None
 
 def _context() -> multiprocessing.context.BaseContext:
     """A forkserver that has imported torch, the probes and the judging helpers' first-use imports
-    (grader.warm) once, and never the judges; each child is a cheap, warm fork of it."""
+    (grader.engine.warm) once, and never the judges; each child is a cheap, warm fork of it."""
     global _CONTEXT
     if _CONTEXT is None:
-        from grader import registry
+        from grader.engine import registry
 
         probes = [f"grader.probes.{lesson.id}" for lesson in registry.course().lessons if lesson.exercises]
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader.child", "grader.warm", *probes])
+        ctx.set_forkserver_preload(["grader.engine.child", "grader.engine.warm", *probes])
         _CONTEXT = ctx
     return _CONTEXT
 
@@ -204,9 +203,9 @@ def start_forkserver(timeout_s: float = 120.0) -> None:
 @functools.lru_cache(maxsize=1)
 def readable_paths() -> tuple[str, ...]:
     """What a child may read: the Python environment and the child's own part of the grader package."""
-    from grader import sandbox
+    from grader.engine import sandbox
 
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     return tuple(sandbox.readable_roots(package_dir=str(package), child_subpackages=CHILD_SUBPACKAGES))
 
 
@@ -295,7 +294,7 @@ class IsolatedRunner:
         config = {"log_path": str(self._log), "threads": self.threads, "memory_mb": self.memory_mb,
                   "cell_timeout_s": self.load_timeout_s, "workdir": str(self._workdir),
                   "read_paths": list(readable_paths()), "max_processes": MAX_PROCESSES}
-        from grader.child import main
+        from grader.engine.child import main
 
         self._process = ctx.Process(target=main, args=(child, self.cells, config), daemon=True)
         self._start_process()
@@ -381,7 +380,7 @@ class IsolatedRunner:
         if not isinstance(value, str):
             self.close()
             raise Aborted("the process running your code sent a malformed reply")
-        from grader.child import is_poisoning
+        from grader.engine.child import is_poisoning
 
         if is_poisoning(Exception(value)):  # the child exits after such an error; the next call starts afresh
             self.close()

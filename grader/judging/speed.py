@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import Fail
+from grader.engine.checks import Fail
 
 SAMPLES = 64  # output values checked per timed round
 
