@@ -55,6 +55,8 @@ def test_correct_but_different_implementation_earns_full_marks(graded, name):
          ["softmax to the logits before the cross-entropy", "raw logits"]),
         ("wrong_dim_sum.py", "softmax", "non_last_dim", ["sum to 1 along dim 1, not along dim=0"]),
         ("cross_entropy_last_dim.py", "cross_entropy", "non_last_dim", ["classes are on dim 1"]),
+        # issue 9: a [N] - [N, 1] broadcast whose [N, N] mean equals the right loss
+        ("nxn_broadcast.py", "cross_entropy", "no_quadratic_intermediate", ["[512, 512]", "[N, N]"]),
         ("reduce_max.py", "softmax", "seed_example", ["AttributeError", "reduce_max does not exist in PyTorch"]),
         ("clamp_log.py", "softmax_cross_entropy", "seed_example", ["got 13.8155", "clamp"]),
         ("clamp_log.py", "softmax_cross_entropy", "extreme_gradients", ["gradient", "exactly 0", "clamp"]),

@@ -38,6 +38,7 @@ from grader.probes.lesson7 import (
     probe_gradient,
     probe_jacobians,
     probe_loss_speed,
+    probe_op_shapes,
     probe_values,
     speed_case,
 )
@@ -625,11 +626,36 @@ def speed_vs_builtin(sub, device: str, spec, name: str) -> str:
     return Measured(measured, ratio)
 
 
+QUADRATIC = ("Somewhere a [N] tensor met an [N, 1] one (or the reverse), and broadcasting built an [N, N] matrix: "
+             "every example's log-sum-exp paired with every other example's target logit. Its mean happens to equal "
+             "the right loss, but it costs N^2 memory and time (1 GiB at N = 16384). Keep the per-example terms "
+             "the same shape: squeeze the gathered logits (or keep both [N, 1]) before subtracting.")
+
+
+def no_quadratic_intermediate(sub, device: str, spec, name: str) -> str:
+    rows, classes = 512, 10
+    case = make_case(name, _randn(rows, classes, seed=61), seed=62)
+    r = sub.call(probe_op_shapes, name, case, device)
+    judge_values(name, case, r, device, f"logits [{rows}, {classes}]")
+    if not r["ops"]:
+        raise Fail(f"no tensor operation was observed while {name} ran, yet it returned the right values: the "
+                   "grader cannot see how it computes. Compute with ordinary PyTorch operations.")
+    largest = max(((op, s) for op, shapes in r["ops"] for s in shapes), key=lambda item: math.prod(item[1]),
+                  default=("", []))
+    if math.prod(largest[1]) >= rows * rows // 2:
+        raise Fail(f"for logits [{rows}, {classes}], {name} built a tensor of shape {largest[1]} (by "
+                   f"aten.{largest[0]}), {math.prod(largest[1]) // (rows * classes)}x the size of the logits. "
+                   f"{QUADRATIC}")
+    return f"no intermediate larger than {math.prod(largest[1])} elements for logits [{rows}, {classes}]"
+
+
 def _register(name: str) -> None:
     shared = [seed_example, matches_torch, allowed_builtins, extreme_logits, per_row_max, non_last_dim,
               drawn_inputs, gradcheck, extreme_gradients, half_precision]
     if name in ("softmax_cross_entropy", "cross_entropy"):
         shared.append(speed_vs_builtin)
+    if name == "cross_entropy":
+        shared.append(no_quadratic_intermediate)
     for fn in shared:
         def bound(sub, device, spec, _fn=fn):
             return _fn(sub, device, spec, name)

@@ -13,6 +13,7 @@ from grader.engine.checks import StudentError
 from grader.engine.submission import describe_exception
 from grader.probes import pick, plain_tensor, probe, synchronize
 from grader.probes.jacobians import jacobians
+from grader.probes.ops import record_ops
 
 SPEED = {"shape": (512, 100), "repeats": 32}
 
@@ -97,6 +98,18 @@ def probe_values(sub, name: str, case: dict, device: str) -> dict:
 def probe_calls(sub, name: str, case: dict, device: str) -> dict:
     y, calls = _invoke(sub, name, case, device)
     return {"y": y.detach().cpu(), "device": y.device.type, "calls": calls}
+
+
+@probe("lesson7")
+def probe_op_shapes(sub, name: str, case: dict, device: str) -> dict:
+    """The student's result and every dispatched op's output shapes while computing it."""
+    fn = sub.get(name)
+    args, kwargs = _student_args(name, case, device)
+    with _explained():
+        fn(*args, **kwargs)  # warm-up outside the recording
+        y: list = []
+        ops = record_ops(lambda: y.append(plain_tensor(fn(*args, **kwargs), name)))
+    return {"y": y[0].detach().cpu(), "device": y[0].device.type, "ops": ops, "calls": []}
 
 
 @probe("lesson7")
