@@ -25,7 +25,7 @@ SAMPLES = 64  # output values checked per timed round
 def compare_speed(sub: Any, *, probe: Callable[..., Any], baseline: Callable[..., Any], device: str,
                   repeats: int, baseline_repeats: int, numel: int,
                   verify: Callable[[Any, int, torch.Tensor, list[dict]], None],
-                  rounds: int = 7, args: tuple = ()) -> dict[str, float]:
+                  rounds: int = 5, args: tuple = ()) -> dict[str, float]:
     """Median seconds per call of the submission (`probe`) and of `baseline`, timed in this process.
 
     The probes are called as `probe(sub, *args, seeds, device)`.

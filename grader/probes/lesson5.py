@@ -10,7 +10,7 @@ from grader.probes.jacobians import jacobians
 from grader.probes.ops import record_ops
 
 SPEED_SHAPE = (4096, 50, 8)  # B, N, D: small rows, where per-op overhead dominates a Python loop
-REPEATS = {"submission": 16, "gather": 16, "loop": 1}
+REPEATS = {"submission": 8, "gather": 8, "loop": 1}
 
 
 def _batch_gather(sub):

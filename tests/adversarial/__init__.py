@@ -1,0 +1,1 @@
+"""Hostile and broken submissions graded end to end (see README.md)."""
