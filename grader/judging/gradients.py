@@ -19,6 +19,11 @@ def judge_jacobians(result: dict[str, list[torch.Tensor]], names: Sequence[str],
     if not result["requires_grad"][0]:
         raise Fail(f"{what}: the output does not require grad, so no gradient flows back. Did you "
                    "detach it, call .item()/.numpy(), or build it under torch.no_grad()?")
+    dtype = (result.get("dtype") or ["float64"])[0]
+    if dtype != "float64":
+        raise Fail(f"{what}: given float64 inputs, your code returned {dtype}: it computes in a lower precision "
+                   "somewhere (a tensor created without dtype=..., a .float() call), so its gradient cannot be "
+                   "checked against float64 finite differences. Keep the input's dtype throughout.")
     for name, a, n in zip(names, result["analytic"], result["numeric"]):
         if not torch.allclose(a, n, atol=atol, rtol=rtol):
             worst = (a - n).abs().max().item()

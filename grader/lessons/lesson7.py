@@ -26,7 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader.engine.checks import Fail, Measured, check
+from grader.engine.checks import Fail, Measured, StudentError, check
 from grader.judging.compare import shape
 from grader.judging.gradients import judge_jacobians
 from grader.probes.lesson7 import (
@@ -459,9 +459,24 @@ def half_cases(name: str) -> list[tuple[str, dict]]:
 # ------------------------------------------------------------------------------------------------------
 # Checks, the same for each exercise
 # ------------------------------------------------------------------------------------------------------
+def _on(sub, probe, name: str, case: dict, *args) -> dict:
+    """`sub.call(probe, name, case, *args)`; when the student's code raises, the message names the input."""
+    try:
+        return sub.call(probe, name, case, *args)
+    except StudentError as exc:
+        raise StudentError(f"{name} on {_input_label(name, case)}: {exc}") from None
+
+
+def _input_label(name: str, case: dict) -> str:
+    label = f"logits {shape(case['logits'])} ({case['logits'].dtype})".replace("torch.", "")
+    if name == "cross_entropy" and case["logits"].dim() > 1:
+        return f"{label}, classes on dim 1"
+    return label + ("" if case.get("dim") is None else f", dim={case['dim']}")
+
+
 def _values_on(sub, name: str, cases: list[tuple[str, dict]], device: str) -> None:
     for label, case in cases:
-        judge_values(name, case, sub.call(probe_values, name, case, device), device, label)
+        judge_values(name, case, _on(sub, probe_values, name, case, device), device, label)
 
 
 def seed_example(sub, device: str, spec, name: str) -> str:
@@ -470,7 +485,7 @@ def seed_example(sub, device: str, spec, name: str) -> str:
     if name in ("softmax_cross_entropy", "cross_entropy"):
         label, case = cases[0]
         cotangent = torch.tensor(1.0)
-        r = sub.call(probe_gradient, name, case, cotangent, device)
+        r = _on(sub, probe_gradient, name, case, cotangent, device)
         judge_gradient(name, case, cotangent, r, f"gradient for {label}")
         expected = "loss 500, gradient [0.5, -0.5]" if name == "softmax_cross_entropy" else \
             "loss 500, gradient [[0.5, -0.5], [0, 0]]"
@@ -501,7 +516,7 @@ def allowed_builtins(sub, device: str, spec, name: str) -> str:
         if found:
             refuse([f"`{code}` (line {line} of {function})" for function, line, code in found[:3]])
     case = make_case(name, _randn(4, 5, seed=21))
-    r = sub.call(probe_calls, name, case, device)
+    r = _on(sub, probe_calls, name, case, device)
     judge_values(name, case, r, device, "logits [4, 5]")
     if not r["calls"]:
         raise Fail(f"no torch operation was observed while {name} ran, yet it returned the right values: the "
@@ -560,7 +575,7 @@ def drawn_inputs(sub, device: str, spec, name: str) -> str:
 
     def body(example) -> None:
         case = build(example)
-        judge_values(name, case, sub.call(probe_values, name, case, device), device, "result")
+        judge_values(name, case, _on(sub, probe_values, name, case, device), device, "result")
 
     def describe(example) -> str:
         size, dim, scale, mixed, _ = example
@@ -578,7 +593,7 @@ def gradcheck(sub, device: str, spec, name: str) -> str:
         cases = [make_case(name, _randn(3, 4, seed=31).double()),
                  make_case(name, _randn(2, 3, 2, seed=32).double(), dim=1)]
     for case in cases:
-        judge_jacobians(sub.call(probe_jacobians, name, case, device), ["logits"],
+        judge_jacobians(_on(sub, probe_jacobians, name, case, device), ["logits"],
                         what=f"float64 gradcheck on logits {shape(case['logits'])}")
     return "float64 gradcheck passes (autograd equals finite differences)"
 
@@ -588,7 +603,7 @@ def extreme_gradients(sub, device: str, spec, name: str) -> str:
     for i, (label, case) in enumerate(cases):
         shape_out = _expected_shape(name, case)
         cotangent = torch.rand(shape_out, generator=_generator(40 + i), dtype=torch.float64).float() + 0.5
-        r = sub.call(probe_gradient, name, case, cotangent, device)
+        r = _on(sub, probe_gradient, name, case, cotangent, device)
         judge_gradient(name, case, cotangent, r, f"gradient for {label}")
     return f"gradients finite and equal to torch's on {len(cases)} extreme inputs"
 
@@ -635,7 +650,7 @@ QUADRATIC = ("Somewhere a [N] tensor met an [N, 1] one (or the reverse), and bro
 def no_quadratic_intermediate(sub, device: str, spec, name: str) -> str:
     rows, classes = 512, 10
     case = make_case(name, _randn(rows, classes, seed=61), seed=62)
-    r = sub.call(probe_op_shapes, name, case, device)
+    r = _on(sub, probe_op_shapes, name, case, device)
     judge_values(name, case, r, device, f"logits [{rows}, {classes}]")
     if not r["ops"]:
         raise Fail(f"no tensor operation was observed while {name} ran, yet it returned the right values: the "

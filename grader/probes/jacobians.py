@@ -38,4 +38,5 @@ def jacobians(fn: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], e
                 view[k] = original
                 columns[:, k] = (plus - minus) / (2 * eps)
             numeric.append(columns)
-    return {"analytic": analytic, "numeric": numeric, "requires_grad": [bool(out.requires_grad)]}
+    return {"analytic": analytic, "numeric": numeric, "requires_grad": [bool(out.requires_grad)],
+            "dtype": [str(out.dtype).replace("torch.", "")]}
