@@ -133,3 +133,20 @@ def test_self_check_runs_the_public_checks_in_process():
         judged = [r for r in results if r.status != "skipped"]
         assert judged and all(r.status == "passed" for r in judged), [r.message for r in judged]
         assert all(r.check in ("seed_example", "matches_torch", "allowed_builtins") for r in results)
+
+
+def test_gradcheck_names_a_lower_precision_result(graded):
+    """issue 9 #4: float64 in, float32 out is a precision loss, not 'a detach or an in-place edit'."""
+    result = row(graded(LESSON, "float32_inside.py", checks=("seed_example", "matches_torch", "gradcheck")),
+                 "softmax", "gradcheck")
+    assert result.status == "failed" and "returned float32" in result.message, result.message
+    assert "detach" not in result.message
+
+
+def test_code_that_raises_is_told_which_input(graded):
+    """issue 9 #4: a classes-last cross-entropy that raises is told the input's shape and the class dim."""
+    report = graded(LESSON, "only_2d_cross_entropy.py", checks=("seed_example", "non_last_dim", "gradcheck"))
+    failing = [r for r in report.results if r.exercise == "cross_entropy" and r.status == "error"]
+    assert {r.check for r in failing} == {"non_last_dim", "gradcheck"}, failing
+    for r in failing:
+        assert "cross_entropy on logits [" in r.message and "classes on dim 1" in r.message, r.message
