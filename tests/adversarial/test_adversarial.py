@@ -3,7 +3,6 @@ expectations and to invariants every case shares (see check_report and Guard).""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
