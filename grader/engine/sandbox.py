@@ -145,9 +145,10 @@ def _read_rights(path: str, mode: int, handled: int) -> int:
     return rights & handled
 
 
-def _landlock(read: list[str], write: list[str], abi: int, layers: list[str], missing: list[str]) -> None:
+def _landlock(read: list[str], write: list[str], abi: int, layers: list[str], missing: list[str],
+              network: bool = False) -> None:
     handled = _handled_fs(abi)
-    attr = (ctypes.c_uint64 * 3)(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+    attr = (ctypes.c_uint64 * 3)(handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 and not network else 0,
                                  SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     try:
@@ -180,6 +181,8 @@ def _landlock(read: list[str], write: list[str], abi: int, layers: list[str], mi
         os.close(ruleset)
     layers.append("landlock-fs")
     for layer, needed in (("landlock-net", 4), ("landlock-signals", 6)):
+        if layer == "landlock-net" and network:
+            continue
         if abi >= needed:
             layers.append(layer)
         else:
@@ -230,9 +233,10 @@ def _rlimits(max_file_mb: int, max_open_files: int, max_processes: int | None, m
 
 
 def seal(*, read: list[str], write: list[str], max_file_mb: int = 256, max_open_files: int = 256,
-         max_processes: int | None = 64) -> Sealed:
+         max_processes: int | None = 64, network: bool = False) -> Sealed:
     """Apply no_new_privs, Landlock (files, TCP, signals and abstract sockets) and rlimits to this process, for good.
-    Call in the child after fork, before untrusted code. Never raises for a missing feature."""
+    Call in the child after fork, before untrusted code. Never raises for a missing feature. `network=True`
+    leaves TCP alone (a Jupyter kernel talks to its client over 127.0.0.1)."""
     layers: list[str] = []
     missing: list[str] = []
     if _rlimits(max_file_mb, max_open_files, max_processes, missing):
@@ -242,7 +246,7 @@ def seal(*, read: list[str], write: list[str], max_file_mb: int = 256, max_open_
         if _libc().prctl(*(ctypes.c_ulong(a) for a in (_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))) != 0:
             missing.append(f"no_new_privs: prctl failed ({os.strerror(ctypes.get_errno())})")
     if abi:
-        _landlock(read, write, abi, layers, missing)
+        _landlock(read, write, abi, layers, missing, network)
     else:
         missing.insert(0, "landlock: " + why)
     return Sealed(tuple(layers), tuple(missing))

@@ -31,7 +31,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import ClearSolutions, DeduplicateIds, Execute
-from traitlets import Dict, Float, Int
+from traitlets import Bool, Dict, Float, Int
 
 from grader.authoring.stubs import clear_solutions, has_solution
 from grader.engine import registry
@@ -97,8 +97,16 @@ class CourseExecute(Execute):
         "Memory the kernel may use beyond torch's own footprint before it is killed; default: the lesson's "
         "memory_mb from course.yml.")).tag(config=True)
 
+    seal_kernel = Bool(True, help=(
+        "Start the kernel through grader.integrations.sealed_kernel: the student's cells may write only their "
+        "own notebook folder and cannot signal other processes (Linux with Landlock; elsewhere it runs as "
+        "nbgrader's own kernel does, and says so on stderr).")).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         lesson = course_lesson((resources or {}).get("nbgrader", {}).get("assignment"))
+        if self.seal_kernel and km is None:
+            folder = ((resources or {}).get("metadata") or {}).get("path") or os.getcwd()
+            self.kernel_manager_class = sealed_kernel_manager(os.path.abspath(folder))
         tests = {}
         for index, cell in enumerate(nb.cells):
             call = parse_call(cell.source) if cell.cell_type == "code" and utils.is_grade(cell) else None
@@ -179,6 +187,20 @@ class CourseExecute(Execute):
         per_row = [(self.grade_timeout_s or c.timeout_s) + (self.grade_timeout_s or lesson.load_timeout_s) + 5
                    for c in lesson.checks for _ in c.devices]
         return sum(per_row) + 120
+
+
+def sealed_kernel_manager(write_dir: str) -> type:
+    """A kernel manager whose kernel starts sealed, writing only `write_dir` (the notebook's folder)."""
+    import sys
+
+    from jupyter_client import AsyncKernelManager
+
+    class SealedKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            return [sys.executable, "-m", "grader.integrations.sealed_kernel", write_dir, "--", *cmd]
+
+    return SealedKernelManager
 
 
 class _KernelWatch:

@@ -1,18 +1,23 @@
 """Real `nbgrader autograde` with a hostile student (file writes, a detached process rewriting files) graded
-before an honest one (the reference answers): the honest student must still get full marks in grades.csv."""
+before an honest one (the reference answers): the honest student must still get full marks in grades.csv.
+
+The kernel that fills the notebook's outputs starts sealed (grader.integrations.sealed_kernel): it may write
+only its own notebook folder. Run as the README says, inside `unshare --user --map-root-user --pid --fork
+--kill-child`, nothing the kernel started outlives autograde either; the grade comes from the sealed judge."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.adversarial.test_adversarial import CANARIES, Guard
+from tests.adversarial.test_adversarial import CANARIES, Guard, listener  # noqa: F401  (the fixture)
 
 LESSON = "lesson3"
 BIN = Path(sys.executable).parent
@@ -41,10 +46,13 @@ except Exception:
 '''
 
 
-def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+SEALED_CLASS = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+
+
+def _nbgrader(root: Path, *args: str, prefix: list[str] | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([*(prefix or []), str(BIN / "nbgrader"), *args], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
 
 
 def _answered(nb: dict) -> None:
@@ -78,15 +86,18 @@ def test_hostile_student_before_an_honest_one(tmp_path, listener):
         path = root / "submitted" / student / LESSON / f"{LESSON}.ipynb"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(nb))
-    autograde = _nbgrader(root, "autograde", LESSON, "--CourseExecute.grade_timeout_s=10")
+    if shutil.which("unshare") is None or subprocess.run([*SEALED_CLASS, "true"]).returncode != 0:
+        pytest.skip("unshare (user and pid namespaces) is not available here")
+    autograde = _nbgrader(root, "autograde", LESSON, "--CourseExecute.grade_timeout_s=10", prefix=SEALED_CLASS)
     log = autograde.stdout + autograde.stderr
     export = _nbgrader(root, "export")
     assert export.returncode == 0, export.stdout[-2000:] + export.stderr[-2000:]
     with open(root / "grades.csv", newline="") as table:
         rows = {r["student_id"]: r for r in csv.DictReader(table) if r["assignment"] == LESSON}
-    leftovers = guard.problems(3.0)
+    problems = guard.problems(3.0)
     honest = rows["zzz_honest"]
     assert float(honest["score"]) == float(honest["max_score"]) > 0, (rows, log[-3000:])
-    # the kernel runs the student's notebook the way nbgrader does; what it does there must not outlive it
-    assert not leftovers, leftovers
+    assert float(rows["aaa_hostile"]["score"]) <= float(honest["max_score"])
+    assert not problems, problems
+    assert not Path("/tmp/advpwn_nbgrader.txt").exists()
     assert all(path.read_text() == text for path, text in CANARIES.items())
