@@ -67,7 +67,7 @@ def _answered(nb: dict) -> None:
 
 
 @pytest.mark.slow
-def test_hostile_student_before_an_honest_one(tmp_path, listener):
+def test_hostile_student_before_an_honest_one(tmp_path, listener):  # noqa: F811 - the fixture imported above
     guard = Guard(listener)
     root = tmp_path / "course"
     done = subprocess.run([sys.executable, "-m", "grader", "nbgrader", "init", str(root)], capture_output=True,
