@@ -15,14 +15,12 @@ from tests.mutants import compose
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The project's own tests treat warnings as errors (students' self-checks do not).
 
-    Under `-n 2 --dist loadgroup`, a module's tests stay on one worker (they share session caches of graded
-    submissions and module fixtures such as an nbgrader class), except tests/adversarial/test_adversarial.py:
-    its cases are independent and spread over the workers.
+    Under `-n 2 --dist loadgroup`, a module's tests stay on one worker: they share session caches of graded
+    submissions and module fixtures (an nbgrader class), and the hostile cases share canary files.
     """
     for item in items:
         item.add_marker(pytest.mark.filterwarnings("error"))
-        if item.path.name != "test_adversarial.py":
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 class Graded:
