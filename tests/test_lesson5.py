@@ -168,3 +168,17 @@ def test_fake_cuda_reports_what_it_cannot_simulate_as_inconclusive():
     tensor, indices = torch.randn(3, 4), torch.tensor([0, 3, 1])
     r = run_on_device(lambda t, i: t[t > 0], [tensor, indices], "cuda")
     assert r["outcome"] == "inconclusive", r
+
+
+@pytest.mark.parametrize("name, check", [("clamps.py", "out_of_range"), ("default_device_offsets.py",
+                                                                      "device_placement")])
+def test_the_central_pitfalls_fail_the_public_self_check(name, check):
+    """issue 9 #5: out-of-range indices and device placement are caught by the student's own self-check."""
+    from grader.engine.submission import CodeCell, run_cells
+    from grader.selfcheck import run_public
+    from tests.mutants import SUBMISSIONS
+
+    module = run_cells([CodeCell("mutant", (SUBMISSIONS / LESSON / name).read_text())]).module
+    failed = [r for r in run_public(module.batch_gather, lesson=LESSON) if r.status == "failed"]
+    assert check in [r.check for r in failed]
+    assert all(r.check == check or r.message.startswith("not awarded") for r in failed), failed

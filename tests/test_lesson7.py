@@ -132,7 +132,19 @@ def test_self_check_runs_the_public_checks_in_process():
         results = run_public(getattr(module, exercise), lesson=LESSON)
         judged = [r for r in results if r.status != "skipped"]
         assert judged and all(r.status == "passed" for r in judged), [r.message for r in judged]
-        assert all(r.check in ("seed_example", "matches_torch", "allowed_builtins") for r in results)
+        assert all(r.check in ("seed_example", "matches_torch", "allowed_builtins", "non_last_dim") for r in results)
+
+
+def test_a_softmax_that_ignores_dim_fails_the_public_self_check():
+    """issue 9 #5: the dim-ignoring softmax (wrong_dim_sum.py) is caught before submitting, not only by the grader."""
+    from grader.engine.submission import CodeCell, run_cells
+    from grader.selfcheck import run_public
+    from tests.mutants import SUBMISSIONS
+
+    module = run_cells([CodeCell("mutant", (SUBMISSIONS / LESSON / "wrong_dim_sum.py").read_text())]).module
+    failed = [r for r in run_public(module.softmax, lesson=LESSON) if r.status == "failed"]
+    assert "non_last_dim" in [r.check for r in failed]
+    assert all(r.check == "non_last_dim" or r.message.startswith("not awarded") for r in failed), failed
 
 
 def test_gradcheck_names_a_lower_precision_result(graded):

@@ -59,7 +59,7 @@ def _verdicts(sub) -> dict:
 def _value_failures(spec: CheckSpec, device: str, sub) -> list[CheckResult]:
     lesson = registry.course().lesson(spec.lesson)
     values = [c for c in lesson.checks
-              if c.exercise == spec.exercise and not c.gated and c.public and device in c.devices]
+              if c.exercise == spec.exercise and c.kind == "value" and c.public and device in c.devices]
     results = [run_check(c, device, sub) for c in values]
     return [r for r in results if r.status in ("failed", "error")]
 

@@ -21,7 +21,7 @@ VISIBILITIES = ("public", "hidden")
 # value: judges the answer itself. The others earn points only when the exercise's public value checks
 # passed on the same device, and each also checks the values it measured itself: no structure, speed or
 # gradient point for a wrong answer.
-KINDS = ("value", "structure", "speed", "gradient")
+KINDS = ("value", "errors", "structure", "speed", "gradient")  # errors: what bad inputs must raise
 
 
 class RegistryError(ValueError):
@@ -44,7 +44,7 @@ class CheckSpec:
 
     @property
     def gated(self) -> bool:
-        return self.kind != "value"
+        return self.kind in ("structure", "speed", "gradient")
 
     @property
     def public(self) -> bool:

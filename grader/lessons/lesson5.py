@@ -155,8 +155,9 @@ def index_dtypes(sub, device: str, spec) -> str:
         except StudentError as exc:
             if index_dtype == torch.int64:
                 raise
-            raise Fail(f"{what}: {exc}. int32 indices are allowed; torch.gather and friends want int64, so "
-                       "convert with indices.long() (or .to(torch.int64)) inside batch_gather.") from None
+            raise Fail(f"{what}: {exc}. int32 indices are allowed. torch.gather accepts them, but "
+                       "torch.take_along_dim and offset arithmetic mixed with int64 tensors may not: convert with "
+                       "indices.long() (or .to(torch.int64)) inside batch_gather.") from None
     return "int64 and int32 indices give the same result"
 
 
