@@ -57,6 +57,8 @@ def test_correct_but_different_implementation_earns_full_marks(graded, name):
         ("cross_entropy_last_dim.py", "cross_entropy", "non_last_dim", ["classes are on dim 1"]),
         # issue 9: a [N] - [N, 1] broadcast whose [N, N] mean equals the right loss
         ("nxn_broadcast.py", "cross_entropy", "no_quadratic_intermediate", ["[512, 512]", "[N, N]"]),
+        # issue 9 #4: averaged over the wrong dim is not "one loss per example"
+        ("mean_over_classes.py", "cross_entropy", "matches_torch", ["One loss per example would be"]),
         ("reduce_max.py", "softmax", "seed_example", ["AttributeError", "reduce_max does not exist in PyTorch"]),
         ("clamp_log.py", "softmax_cross_entropy", "seed_example", ["got 13.8155", "clamp"]),
         ("clamp_log.py", "softmax_cross_entropy", "extreme_gradients", ["gradient", "exactly 0", "clamp"]),

@@ -260,8 +260,14 @@ def _shape_message(name: str, case: dict, got: list[int]) -> str:
             if other:
                 hint = f" You reduced dim {other[0]}, not {_dim_label(case)}: sum along `dim`."
     elif name == "cross_entropy" and got:
-        hint = (" You returned one loss per example; cross_entropy returns their mean (F.cross_entropy's "
-                "default reduction='mean').")
+        per_example = [x.shape[0], *x.shape[2:]]
+        if got == per_example:
+            hint = (" You returned one loss per example; cross_entropy returns their mean (F.cross_entropy's "
+                    "default reduction='mean').")
+        else:
+            hint = (f" One loss per example would be {per_example}, and cross_entropy returns their mean, a "
+                    "single number: average over every dim except the classes (dim 1), after taking the class "
+                    "out at dim 1.")
     return f"expected shape {expected}, got {got}.{hint}"
 
 
