@@ -89,7 +89,10 @@ def render(report: Report, console: Any = None) -> None:
     if console is None:
         plain = Console()
         console = plain if plain.is_terminal else Console(width=160)
-    table = Table(title=f"{report.lesson}: {_num(report.score)} / {_num(report.max_score)} points",
+    inconclusive = [r for r in report.results if r.status == "skipped" and "no CUDA device" not in r.message]
+    note = f" ({len(inconclusive)} check{'s' * (len(inconclusive) > 1)} inconclusive here, not counted)" \
+        if inconclusive else ""
+    table = Table(title=f"{report.lesson}: {_num(report.score)} / {_num(report.max_score)} points{note}",
                   show_lines=False, expand=False)
     for column in ("exercise", "check", "points", "device", "status"):
         table.add_column(column, no_wrap=True)
