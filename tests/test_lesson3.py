@@ -73,3 +73,17 @@ def test_a_constant_of_the_right_shape_earns_no_structure_or_speed_point(graded)
         result = row(report, "Merge", check)
         assert result.status == "failed" and result.points == 0, result
     assert sum(r.points for r in report.results if r.exercise == "Merge") == 0
+
+
+def test_misnamed_linears_are_named_not_blamed_on_forward(graded):
+    """issue 9 #4: parameters_registered names the missing `linear1`, not an error from the forward pass."""
+    result = row(graded(LESSON, "misnamed_linears.py"), "Merge", "parameters_registered")
+    assert result.status == "failed" and "`linear1`" in result.message and "raised" not in result.message, result
+
+
+def test_a_non_tensor_result_is_called_that(graded):
+    """issue 9 #4: a NumPy result is reported as not a tensor, not as 'gradient differs from torch's'."""
+    report = graded(LESSON, "returns_numpy.py")
+    for check in ("per_example_values", "gradients"):
+        result = row(report, "total_scores", check)
+        assert result.points == 0 and "must return a torch.Tensor, got ndarray" in result.message, result

@@ -164,3 +164,10 @@ def test_code_that_raises_is_told_which_input(graded):
     assert {r.check for r in failing} == {"non_last_dim", "gradcheck"}, failing
     for r in failing:
         assert "cross_entropy on logits [" in r.message and "classes on dim 1" in r.message, r.message
+
+
+def test_a_scalar_loss_earns_no_speed_point(graded):
+    """issue 9 #3: one number instead of [512] losses had the right gradient and once earned the speed point."""
+    report = graded(LESSON, "scalar_loss.py", checks=("seed_example", "matches_torch", "speed_vs_builtin"))
+    result = row(report, "softmax_cross_entropy", "speed_vs_builtin")
+    assert result.status == "failed" and result.points == 0 and "not awarded" in result.message, result
