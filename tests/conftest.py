@@ -15,12 +15,11 @@ from tests.mutants import compose
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The project's own tests treat warnings as errors (students' self-checks do not).
 
-    Under `-n 2 --dist loadgroup`, a module's tests stay on one worker: they share session caches of graded
-    submissions and module fixtures (an nbgrader class), and the hostile cases share canary files.
+    They run on 2 workers with `--dist loadfile` (pyproject.toml): a module's tests stay on one worker, since
+    they share session caches of graded submissions, module fixtures (an nbgrader class) and canary files.
     """
     for item in items:
         item.add_marker(pytest.mark.filterwarnings("error"))
-        item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 class Graded:
