@@ -156,7 +156,7 @@ CASES: list[Case] = [
          entry="cli", public_only=True, max_score=8),
     Case("c5_detached_python_cli_l7.py", 5, "double fork (torch.multiprocessing) + setsid (pickle), rewrites "
          "the --json report", "report intact; no process left", entry="cli", public_only=True, timeout_s=15,
-         max_score=12),
+         max_score=16),  # the public checks of the four exercises
     Case("c5_detached_pydoc_l5.py", 5, "pydoc.pipepager runs a detached shell that writes /tmp and sleeps",
          "no file, no process left", checks=("seed_example",), max_score=1),
     Case("c5_fork_150_evasive_l5.py", 5, "150 forked sleepers (torch.multiprocessing)",
