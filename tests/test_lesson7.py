@@ -63,6 +63,9 @@ def test_correct_but_different_implementation_earns_full_marks(graded, name):
         ("clamp_log.py", "softmax_cross_entropy", "seed_example", ["got 13.8155", "clamp"]),
         ("clamp_log.py", "softmax_cross_entropy", "extreme_gradients", ["gradient", "exactly 0", "clamp"]),
         ("added_back.py", "log_softmax", "extreme_logits", ["sums to 10", "lost in rounding"]),
+        # issue 9 #6: the notes' x - logsumexp(x, dim) without keepdim: [N, C] - [N] does not broadcast
+        ("logsumexp_no_keepdim.py", "log_softmax", "seed_example",
+         ["raised RuntimeError", "must match the size of tensor b"]),
         ("uses_builtins.py", "softmax", "allowed_builtins", ["torch.softmax", "forbids"]),
         ("uses_builtins.py", "log_softmax", "allowed_builtins", ["logits.log_softmax(dim)", "forbids"]),
         ("uses_builtins.py", "softmax_cross_entropy", "allowed_builtins", ["F.log_softmax"]),
@@ -90,6 +93,7 @@ def test_mutant_loses_the_check_that_names_its_mistake(graded, name, exercise, c
         ("reduce_max.py", {"softmax"}),
         ("log_of_softmax.py", {"log_softmax", "softmax_cross_entropy", "cross_entropy"}),  # they call it
         ("added_back.py", {"log_softmax"}),
+        ("logsumexp_no_keepdim.py", {"log_softmax", "softmax_cross_entropy", "cross_entropy"}),  # they call it
         ("unstable_cross_entropy.py", {"softmax_cross_entropy"}),
         ("clamp_log.py", {"softmax_cross_entropy"}),
         ("softmax_before_cross_entropy.py", {"cross_entropy"}),
