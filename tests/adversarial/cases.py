@@ -76,7 +76,7 @@ CASES: list[Case] = [
          "refused statically: 0 points", checks=L7_STRUCT, words=(REFUSED,)),
     Case("c2_import_grader_mutants_l3.py", 2, "import grader.mutants / registry.ROOT; exec the solution",
          "refused statically: 0 points", checks=L3_VALUES, words=(REFUSED,)),
-    Case("c2_steal_solution_l7.py", 2, "open() solutions/lesson7 via torch.__file__, /work/main, cwd walk; "
+    Case("c2_steal_solution_l7.py", 2, "open() solutions/lesson7 via torch.__file__, absolute globs, cwd walk; "
          "import it as a module", "files unreadable in the child: 0 points, no leak", checks=L7_STRUCT,
          words=("NotImplementedError",)),
     Case("c2_read_judge_source_l3.py", 2, "read grader/lessons/lesson3.py, course.yml, tests/, solutions/ "
@@ -84,7 +84,7 @@ CASES: list[Case] = [
          words=("NotImplementedError",)),
     Case("c2_exfil_via_crash_output_l5.py", 2, "print solution/judge text then os._exit (crash output is "
          "quoted)", "0 points, no leak in the crash message", checks=("seed_example",)),
-    Case("c2_steal_solution_l5.ipynb", 2, "notebook globbing /work/*/solutions/lesson5 and importing it",
+    Case("c2_steal_solution_l5.ipynb", 2, "notebook globbing /*/*/solutions/lesson5 and importing it",
          "0 points", checks=("seed_example", "index_shapes"), words=("NotImplementedError",)),
     # 3. speed
     Case("c3_cache_data_ptr_l3.py", 3, "25x slow Merge behind a cache keyed on data_ptr/shape",
