@@ -175,3 +175,27 @@ def test_a_scalar_loss_earns_no_speed_point(graded):
     report = graded(LESSON, "scalar_loss.py", checks=("seed_example", "matches_torch", "speed_vs_builtin"))
     result = row(report, "softmax_cross_entropy", "speed_vs_builtin")
     assert result.status == "failed" and result.points == 0 and "not awarded" in result.message, result
+
+
+def test_raising_and_wrong_values_cost_the_same_for_the_classes_last_mistake(graded):
+    """issue 9 #4: classes-last cross-entropy cost 3 points when it raised on [N, C, d] logits, 2 when it
+    returned wrong values. Both now lose every cross_entropy point past the [N, C] checks."""
+    def lost(name: str) -> float:
+        report = graded(LESSON, name, checks=NOT_SPEED)
+        ce = [r for r in report.results if r.exercise == "cross_entropy"]
+        assert all(r.status in ("passed", "skipped") for r in report.results if r.exercise != "cross_entropy")
+        return sum(r.max_points for r in ce) - sum(r.points for r in ce)
+
+    assert lost("only_2d_cross_entropy.py") == lost("cross_entropy_last_dim.py") > 0
+
+
+def test_a_hint_describes_the_symptom_observed(graded):
+    """issue 9 #4: on float16 logits of scale 3 a global-max softmax is only slightly off (no nan), and the
+    hint said '0/0 is nan'. Where the result stayed finite the hint says so; where it is nan it says why."""
+    report = graded(LESSON, "global_max.py", checks=("seed_example", "matches_torch", "half_precision"))
+    half = row(report, "softmax", "half_precision")
+    assert half.status == "failed" and "float16" in half.message, half.message
+    assert "one max over the whole tensor" in half.message and "Nothing became nan" in half.message
+    assert "and 0/0 is nan" not in half.message, half.message
+    seed = row(report, "softmax", "seed_example")
+    assert "got nan" in seed.message and "and 0/0 is nan" in seed.message, seed.message

@@ -62,16 +62,32 @@ _FORBIDDEN_MODULES = {"Softmax", "LogSoftmax", "Softmin", "CrossEntropyLoss", "N
 _CLAMPS = {"clamp", "clamp_", "clamp_min", "clamp_max", "clamp_min_", "clamp_max_", "clip", "clip_",
            "nan_to_num", "nan_to_num_"}
 
+# Known mistakes. Those whose usual symptom is nan/inf also say what happens when this input stayed finite:
+# a hint must describe the failure actually observed (`_symptom`).
 OVERFLOW = ("The exponential overflowed: in float32, exp(x) is inf for x above ln(3.4e38) ~ 88.7 (in float16 above "
             "ln(65504) ~ 11.1), and inf/inf is nan. Subtract the largest logit along `dim` before exp: "
             "softmax(x) = softmax(x - max(x)).")
+OVERFLOW_FINITE = ("You took exp of the raw logits. Nothing overflowed on this input, but the exponentials of "
+                   "logits far from 0 lose precision at the edges of the float range, and above ~88.7 in float32 "
+                   "(~11.1 in float16) they overflow to inf and give nan. Subtract the largest logit along `dim` "
+                   "before exp: softmax(x) = softmax(x - max(x)).")
 GLOBAL_MAX = ("You subtracted one max over the whole tensor (torch.max(logits) or logits.max() without a "
               "dim). A row whose logits sit far below that overall max underflows to exp(...) = 0 "
               "everywhere, and 0/0 is nan (log(0) is -inf). Subtract a per-row max: "
               "logits.amax(dim=dim, keepdim=True).")
+GLOBAL_MAX_FINITE = ("You subtracted one max over the whole tensor (torch.max(logits) or logits.max() without a "
+                     "dim). Nothing became nan on this input, but a row whose logits sit below that overall max "
+                     "computes its exponentials near the bottom of the float range, where small ones lose their "
+                     "digits; a row far enough below underflows to 0 everywhere and gives 0/0 = nan. Subtract a "
+                     "per-row max: logits.amax(dim=dim, keepdim=True).")
 LOG_OF_SOFTMAX = ("You took log(softmax(x)): a probability that underflows to 0 has log -inf (and 0 * -inf "
                   "is nan), although log-softmax itself is finite. Stay in log space: log_softmax(x) = "
                   "(x - m) - log(sum(exp(x - m))), m the max along dim.")
+LOG_OF_SOFTMAX_FINITE = ("You took log(softmax(x)). Nothing became -inf on this input, but a small probability "
+                         "keeps few digits (or becomes a subnormal), so its log is imprecise; one that underflows "
+                         "to 0 gives -inf. Stay in log space: log_softmax(x) = (x - m) - log(sum(exp(x - m))), m "
+                         "the max along dim.")
+_WHEN_FINITE = {OVERFLOW: OVERFLOW_FINITE, GLOBAL_MAX: GLOBAL_MAX_FINITE, LOG_OF_SOFTMAX: LOG_OF_SOFTMAX_FINITE}
 SOFTMAX_FIRST = ("You applied softmax to the logits before the cross-entropy. Cross-entropy already "
                  "contains the log-softmax (nn.CrossEntropyLoss does too): give it the raw logits.")
 ADDED_BACK = ("You subtracted m + log(sum(exp(x - m))) from x in one go (x - logsumexp(x)): next to a large max m "
@@ -202,10 +218,16 @@ def _diagnose(name: str, case: dict, y: torch.Tensor, expected: torch.Tensor, ca
             continue  # this mistake would not show on these inputs
         wrong = wrong.double()
         if torch.allclose(y.double(), wrong, rtol=1e-3, atol=1e-6, equal_nan=True):
-            return message
+            return _symptom(message, y, expected)
     if any(base_name(c) in _CLAMPS for c in calls):
         return CLAMP
     return ""
+
+
+def _symptom(message: str, y: torch.Tensor, expected: torch.Tensor) -> str:
+    """`message`, in its finite form when the student's result has no nan/inf where the exact one is finite."""
+    nonfinite = ~torch.isfinite(y.double()) & torch.isfinite(expected)
+    return message if bool(nonfinite.any()) else _WHEN_FINITE.get(message, message)
 
 
 def acceptable(name: str, case: dict, y: torch.Tensor, expected: torch.Tensor, tol: torch.Tensor) -> bool:
