@@ -16,18 +16,21 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import sys
+import tempfile
 import traceback
 from typing import Any
 
 import torch
 
-from grader.engine import channel, wire
+from grader.engine import channel, sandbox, wire
 from grader.engine.checks import StudentError
 from grader.engine.submission import describe_exception, run_cells
 
 MIB = 1 << 20
 CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWNS = 0x00020000
 PR_SET_PDEATHSIG = 1
 
 
@@ -36,13 +39,26 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def _namespaces() -> tuple[list[str], list[str]]:
-    """unshare pid/net/ipc (and user, when not root). Returns (layers, missing)."""
+def _loopback_up() -> None:
+    """Bring up `lo` in this (new, empty) network namespace: 127.0.0.1 and nothing else."""
+    import fcntl
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), siocgifflags, request))[1]
+        fcntl.ioctl(s.fileno(), siocsifflags, struct.pack("16sH14x", b"lo", flags | iff_up))
+
+
+def _namespaces(loopback: bool = False) -> tuple[list[str], list[str]]:
+    """unshare pid/net/ipc (and user, when not root); with `loopback`, bring up 127.0.0.1 in the new network
+    namespace. Returns (layers, missing)."""
     if not sys.platform.startswith("linux"):
         return [], ["namespaces: not Linux"]
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | (0 if uid == 0 else CLONE_NEWUSER)
+    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | (0 if uid == 0 else CLONE_NEWUSER)
     if libc.unshare(flags) != 0:
         return [], [f"namespaces: unshare failed ({os.strerror(ctypes.get_errno())})"]
     if uid != 0:
@@ -52,7 +68,19 @@ def _namespaces() -> tuple[list[str], list[str]]:
             _write("/proc/self/gid_map", f"{gid} {gid} 1")
         except OSError:
             pass
-    return ["pid+net namespaces"], []
+    layers = ["pid+net namespaces"]
+    missing = []
+    if sandbox.private_shm(libc):
+        layers.append("private /dev/shm")
+    else:
+        missing.append(f"private /dev/shm: mounting a tmpfs failed ({os.strerror(ctypes.get_errno())})")
+    if loopback:
+        try:
+            _loopback_up()
+        except OSError as exc:
+            return layers, [*missing, f"loopback: could not bring up lo ({exc})"]
+        layers.append("loopback only")
+    return layers, missing
 
 
 def _wait_for(pid: int) -> int:
@@ -78,12 +106,12 @@ def _exit_like(code: int) -> None:
     os._exit(code & 0xFF)
 
 
-def _enter_own_tree() -> tuple[list[str], list[str]]:
+def _enter_own_tree(loopback: bool = False) -> tuple[list[str], list[str]]:
     """New session; then, when namespaces work, two forks: this process waits and exits as its child does;
     the child is pid 1 of the new namespace (when it dies, every process in it dies) and only reaps; its own
     child, an ordinary process, goes on to run the submission."""
     os.setsid()
-    layers, missing = _namespaces()
+    layers, missing = _namespaces(loopback)
     if not layers:
         return ["own session"], missing
     libc = ctypes.CDLL(None, use_errno=True)
@@ -94,6 +122,11 @@ def _enter_own_tree() -> tuple[list[str], list[str]]:
     pid = os.fork()
     if pid:
         os._exit(min(_wait_for(pid), 255))  # pid 1 cannot re-raise a signal on itself: 128 + N says it
+    # multiprocessing started the judge's child as a daemon; this worker is a plain process, and may start
+    # its own (DataLoader workers, distributed ranks): they all die with pid 1.
+    import multiprocessing.process
+
+    multiprocessing.process.current_process()._config.pop("daemon", None)
     return ["own session", *layers], missing
 
 
@@ -155,14 +188,21 @@ def main(sock: Any, cells: list, config: dict[str, Any]) -> None:
     from grader import probes
     from grader.engine import sandbox
 
-    layers, missing = _enter_own_tree()
+    layers, missing = _enter_own_tree(config.get("network") == "loopback")
     _redirect_output(config["log_path"])
     os.chdir(config["workdir"])
+    os.environ["TMPDIR"] = config["workdir"]  # tempfile and multiprocessing's sockets: the one writable folder
+    tempfile.tempdir = config["workdir"]
+    import multiprocessing.process
+
+    multiprocessing.process.current_process()._config.pop("tempdir", None)  # the forkserver's, in /tmp
     sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # nothing the submission writes is importable
     torch.set_num_threads(config["threads"])
     _limit_memory(config["memory_mb"])
-    sealed = sandbox.seal(read=config["read_paths"], write=[config["workdir"]],
-                          max_processes=config["max_processes"])
+    # TCP is allowed only inside a private network namespace whose one interface is 127.0.0.1
+    write = [config["workdir"], *([sandbox.SHM] if "private /dev/shm" in layers else [])]
+    sealed = sandbox.seal(read=config["read_paths"], write=write,
+                          max_processes=config["max_processes"], network="loopback only" in layers)
     missing += [m for m in sealed.missing if not (m.startswith("process limit") and "pid+net namespaces" in layers)]
     status = sandbox.Sealed(tuple(sealed.layers) + tuple(layers), tuple(missing))
     table = probes.frozen()  # before the submission's first line
@@ -193,5 +233,8 @@ def main(sock: Any, cells: list, config: dict[str, Any]) -> None:
             if config.get("debug"):
                 traceback.print_exc()
         channel.send(sock, payload)
+        # torch's DataLoader leaves a SIGCHLD handler that raises when one of its workers dies: the judge
+        # kills leftover processes between checks, which must not kill this process in between requests
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         if poisoned:  # the judge starts a fresh child for the next check
             os._exit(0)

@@ -134,7 +134,7 @@ def isolated_runner(lesson: LessonSpec, submission: Path) -> IsolatedRunner | Un
         runner.sandbox = "not run: the submission was refused"
         return runner
     return IsolatedRunner(cells, memory_mb=lesson.memory_mb, threads=lesson.threads,
-                          load_timeout_s=lesson.load_timeout_s)
+                          load_timeout_s=lesson.load_timeout_s, network=lesson.network)
 
 
 def tampering_findings(lesson: LessonSpec, cells: list) -> list:

@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 COURSE_FILE = ROOT / "course.yml"
 DEVICES = ("cpu", "cuda")
 VISIBILITIES = ("public", "hidden")
+NETWORKS = ("none", "loopback")
 # value: judges the answer itself. The others earn points only when the exercise's public value checks
 # passed on the same device, and each also checks the values it measured itself: no structure, speed or
 # gradient point for a wrong answer.
-KINDS = ("value", "errors", "structure", "speed", "gradient")  # errors: what bad inputs must raise
+KINDS = ("value", "errors", "structure", "speed", "memory", "gradient")  # errors: what bad inputs must raise
 
 
 class RegistryError(ValueError):
@@ -44,7 +45,7 @@ class CheckSpec:
 
     @property
     def gated(self) -> bool:
-        return self.kind in ("structure", "speed", "gradient")
+        return self.kind in ("structure", "speed", "memory", "gradient")
 
     @property
     def public(self) -> bool:
@@ -78,6 +79,10 @@ class LessonSpec:
     load_timeout_s: float
     memory_mb: int
     threads: int
+    # "none": the child has no network at all; "loopback": its own network namespace with only 127.0.0.1
+    # up, TCP allowed there (lesson 6 runs a gloo process group). Without a private namespace the child
+    # gets no network either way.
+    network: str = "none"
 
     @property
     def checks(self) -> tuple[CheckSpec, ...]:
@@ -215,6 +220,7 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
             load_timeout_s=float(lr.get("load_timeout_s", (int, float), default_load)),
             memory_mb=lr.get("memory_mb", int, default_memory),
             threads=lr.get("threads", int, default_threads),
+            network=_network(path, lesson_id, lr.get("network", str, "none")),
         ))
         lr.done()
     top.done()
@@ -227,6 +233,12 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
             if lesson.exercises:
                 _verify(course, lesson)
     return course
+
+
+def _network(path: Path, lesson_id: str, value: str) -> str:
+    if value not in NETWORKS:
+        raise RegistryError(f"{path}: {lesson_id}.network must be one of {NETWORKS}, got {value!r}")
+    return value
 
 
 def _verify(course: Course, lesson: LessonSpec) -> None:

@@ -23,19 +23,27 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from grader.engine import channel, wire
 from grader.engine.checks import Aborted, StudentError
-from grader.engine.memory import rss_bytes
+from grader.engine.memory import cpu_times, rss_bytes
 from grader.engine.submission import CodeCell, Submission, alarm
 from grader.probes import probe_id
 
 MIB = 1 << 20
 MAX_PROCESSES = 64  # processes (threads included) the submission's tree may hold at once
-CHILD_SUBPACKAGES = ("probes", "engine")  # what runs in the child; never lessons/ (the judges)
+CHILD_SUBPACKAGES = ("probes", "engine", "data")  # what runs in the child; never lessons/ (the judges)
+
+
+def _data_dir(owner: object) -> Path:
+    """A temporary folder for the judge's input files, removed with `owner`."""
+    path = Path(tempfile.mkdtemp(prefix="grader-data-"))
+    weakref.finalize(owner, shutil.rmtree, path, True)
+    return path
 
 
 class InProcessRunner:
@@ -43,6 +51,7 @@ class InProcessRunner:
         self.submission = submission
         self.timeout_s = 0.0
         self._go: Callable[..., Any] | None = None
+        self.data_dir = _data_dir(self)
 
     def start_check(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
@@ -95,6 +104,7 @@ class UnreadableRunner:
     sandbox = "not run: the submission could not be read"
 
     def __init__(self, reason: str):
+        self.data_dir = _data_dir(self)
         self.reason = reason
 
     def start_check(self, timeout_s: float) -> None:
@@ -242,8 +252,9 @@ class IsolatedRunner:
     """Runs probes in a sealed child process that has loaded the submission's code."""
 
     def __init__(self, cells: list[CodeCell], *, memory_mb: int, threads: int, load_timeout_s: float,
-                 grace_s: float = 1.0):
+                 grace_s: float = 1.0, network: str = "none"):
         self.cells = cells
+        self.network = network
         self.memory_mb = memory_mb
         self.threads = threads
         self.load_timeout_s = load_timeout_s
@@ -258,8 +269,12 @@ class IsolatedRunner:
         self._sock: socket.socket | None = None
         self._clean: IsolatedRunner | None = None
         self._log = Path(tempfile.mkstemp(prefix="grader-child-", suffix=".log")[1])
-        # The child works in a private folder, the only one it may write.
+        # The child works in a private folder, the only one it may write; judges put the files it must read
+        # (and may not change) in data_dir.
         self._workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
+        self.data_dir = Path(tempfile.mkdtemp(prefix="grader-data-"))
+        self.peak_rss = 0  # the highest memory of the tree seen during the last request, in bytes
+        self.rss_before = 0  # ... and its memory when that request was sent
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start_check(self, timeout_s: float) -> None:
@@ -293,7 +308,8 @@ class IsolatedRunner:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = {"log_path": str(self._log), "threads": self.threads, "memory_mb": self.memory_mb,
                   "cell_timeout_s": self.load_timeout_s, "workdir": str(self._workdir),
-                  "read_paths": list(readable_paths()), "max_processes": MAX_PROCESSES}
+                  "read_paths": [*readable_paths(), str(self.data_dir)], "max_processes": MAX_PROCESSES,
+                  "network": self.network}
         from grader.engine.child import main
 
         self._process = ctx.Process(target=main, args=(child, self.cells, config), daemon=True)
@@ -346,6 +362,7 @@ class IsolatedRunner:
             self._clean.__exit__(*exc)
         self._log.unlink(missing_ok=True)
         shutil.rmtree(self._workdir, ignore_errors=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def clean(self) -> IsolatedRunner:
         """A child of the same kind that never loaded the submission: baselines are timed there."""
@@ -366,6 +383,7 @@ class IsolatedRunner:
             if kind == "go":
                 raise Aborted("the process running your code was restarted between preparing and timing")
             self._start()
+        self.rss_before = self.peak_rss = self.rss()
         try:
             channel.send(self._sock, wire.dumps((kind, name, args)), self.deadline + self.grace_s)
         except channel.ChannelError:
@@ -425,11 +443,32 @@ class IsolatedRunner:
         if len(pids) > MAX_PROCESSES:
             self.close()
             raise Aborted(f"your code started more than {MAX_PROCESSES} processes and was stopped")
-        # Namespaced, the first two processes only wait (for pid 1, for the worker); their pages are shared.
-        rss = sum(rss_bytes(pid) for pid in (pids[2:] if self.namespaced else pids))
+        rss = self.rss(pids)
+        self.peak_rss = max(self.peak_rss, rss)
         if rss > self.memory_mb * MIB + 1024 * MIB:  # the limit plus torch's own footprint
             self.close()
             raise Aborted(f"used more than {self.memory_mb} MiB of memory and was stopped")
+
+    def _serving(self, pids: list[int] | None = None) -> list[int]:
+        """The processes that run the submission's code (namespaced, the first two only wait: for pid 1,
+        for the worker; their pages are shared)."""
+        pids = self.tree() if pids is None else pids
+        return pids[2:] if self.namespaced else pids
+
+    def rss(self, pids: list[int] | None = None) -> int:
+        """Resident memory of the processes running the submission, in bytes."""
+        return sum(rss_bytes(pid) for pid in self._serving(pids))
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """Each process running the submission (the first serves the probes; the others are what it
+        started, e.g. DataLoader workers): its own CPU seconds so far, read from /proc here."""
+        return {pid: cpu_times(pid)[0] for pid in self._serving()}
+
+    def cpu_times(self) -> tuple[float, float]:
+        """CPU seconds used so far by the processes running the submission, and by the children they have
+        reaped (DataLoader workers), read from /proc here."""
+        times = [cpu_times(pid) for pid in self._serving()]
+        return sum(t[0] for t in times), sum(t[1] for t in times)
 
     def _fail_dead(self, phase: str) -> None:
         self._process.join(timeout=5)

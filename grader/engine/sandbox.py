@@ -123,7 +123,8 @@ def readable_roots(*, package_dir: str, child_subpackages: tuple[str, ...]) -> l
     env = [sys.prefix, sys.base_prefix, sys.exec_prefix]
     env += [p for p in sys.path if p and (os.path.isdir(p) or (os.path.isfile(p) and p.endswith(".zip")))]
     system = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/dev/null", "/dev/zero",
-              "/dev/urandom", "/dev/random", "/proc", "/sys/devices/system/cpu", "/sys/fs/cgroup", "/dev/dri"]
+              "/dev/urandom", "/dev/random", "/proc", "/sys/devices", "/sys/bus/pci", "/sys/class/net",
+              "/sys/fs/cgroup", "/dev/dri"]  # /sys: read-only hardware facts (torch.distributed's gloo lists them)
     if os.path.isdir("/dev"):
         system += [os.path.join("/dev", e) for e in os.listdir("/dev") if e.startswith("nvidia")]
     return _plan([os.path.abspath(p) for p in env] + system, package_dir, child_subpackages)
@@ -264,3 +265,41 @@ def describe(sealed: Sealed) -> str:
     others = [layer for layer in sealed.layers if not layer.startswith("landlock") and layer != "rlimits"]
     text += "".join(f", {layer}" for layer in others)
     return text + (f"; missing: {'; '.join(sealed.missing)}" if sealed.missing else "")
+
+
+# -- a private /dev/shm ----------------------------------------------------------------------------------
+SHM = "/dev/shm"
+SHM_SIZE = "512m"
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+
+
+def private_shm_namespace() -> bool:
+    """For a process that keeps the host's network (nbgrader's kernel): new user (when not root) and mount
+    namespaces with a private tmpfs on /dev/shm. True when it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(_CLONE_NEWNS | (0 if uid == 0 else _CLONE_NEWUSER)) != 0:
+        return False
+    if uid != 0:
+        try:
+            for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"{uid} {uid} 1"),
+                               ("/proc/self/gid_map", f"{gid} {gid} 1")):
+                with open(path, "w") as f:
+                    f.write(text)
+        except OSError:
+            return False
+    return private_shm(libc)
+
+
+def private_shm(libc: ctypes.CDLL) -> bool:
+    """A fresh tmpfs on /dev/shm, seen only in this mount namespace: DataLoader workers and multiprocessing
+    need it (semaphores, shared tensors), and a private one is writable without exposing the host's."""
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    if not os.path.isdir(SHM):
+        return False
+    options = f"size={SHM_SIZE},mode=1777".encode()
+    return libc.mount(b"tmpfs", SHM.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) == 0

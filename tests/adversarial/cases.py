@@ -175,6 +175,11 @@ CASES: list[Case] = [
          passed=("seed_example",), honest_after=True),
     Case("c5_network_evasive_l3.py", 5, "urllib/http.client to 127.0.0.1:47613 and example.com",
          "no connection reaches the host", checks=L3_VALUES, max_score=3, passed=L3_VALUES),
+    Case("c5_loopback_escape_l6.py", 5, "lesson 6 may use TCP: connect to the host's 127.0.0.1:47613 and ::1, "
+         "write /dev/shm, overwrite the judge's shards (at import and in every DataLoader worker)",
+         "no connection reaches the host, no file appears in the host's /dev/shm, the shards are unchanged; "
+         "values pass", checks=("keys_and_pixels", "exactly_once_with_workers"), timeout_s=60, max_score=3,
+         passed=("keys_and_pixels", "exactly_once_with_workers")),
     Case("c5_busy_threads_l3.py", 5, "4 busy threads at import + endless loop in the function",
          "timed out, 0 points", checks=("per_example_values",), timeout_s=3, words=("timed out",)),
     Case("c5_stdout_spam_l5.py", 5, "~60 MB of fake [PASS] lines on stdout/stderr", "a report; values pass",

@@ -343,4 +343,4 @@ def test_cases_cover_every_category_and_entry_point() -> None:
     assert counts["cli"] >= 5 and counts["pytest"] >= 3, counts
     files = {p.name for p in CASES_DIR.iterdir()} | GENERATED
     assert {c.file for c in CASES} <= files and len({c.file for c in CASES}) == len(CASES)
-    assert {c.lesson for c in CASES} == {"lesson3", "lesson5", "lesson7"}
+    assert {c.lesson for c in CASES} == {"lesson3", "lesson5", "lesson6", "lesson7"}
