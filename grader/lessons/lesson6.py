@@ -22,6 +22,7 @@ from grader.data.shards import encode, sample_images, write_image_dir, write_sha
 from grader.engine.checks import Fail, Measured, Skip, StudentError, check
 from grader.engine.runners import InProcessRunner
 from grader.probes.lesson6 import (
+    _digest,
     probe_directory,
     probe_directory_count,
     probe_distributed,
@@ -158,12 +159,6 @@ def _tar_pass(sub, shards: Shards, num_workers: int, what: str, *, pixels: bool 
                 raise Fail(f"{what}: the image of {key!r} is not the file's (read the images with "
                            "`pixels_all_formats`' advice: decode, BGR to RGB, [3, H, W])")
     return keys
-
-
-def _digest(image: torch.Tensor) -> str:
-    import hashlib
-
-    return hashlib.sha1(image.contiguous().numpy().tobytes()).hexdigest()[:16] + f":{list(image.shape)}"
 
 
 # ------------------------------------------------------------------------------------------------------
