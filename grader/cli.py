@@ -1,7 +1,13 @@
-"""`course`: a thin command line over the grader's functions."""
+"""`course`: a thin command line over the grader's functions.
+
+Answering fast matters (`course --help`, `course list`, a typo): torch, and everything that imports it
+(the check implementations, grading, runners), is imported only inside the commands that grade.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from pathlib import Path
 
@@ -9,30 +15,58 @@ import click
 
 from grader.engine import registry
 
+USAGE_ERROR = 2  # click's exit status for bad arguments
+
+
+@functools.cache
+def _specs() -> registry.Course:
+    """course.yml, validated, without importing the check implementations (they import torch)."""
+    return registry.load(verify_implementations=False)
+
 
 def _lesson(lesson_id: str) -> registry.LessonSpec:
     try:
-        return registry.course().lesson(lesson_id)
+        return _specs().lesson(lesson_id)
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="LESSON") from None
+
+
+def _refuse(message: str) -> None:
+    """A bad argument found after parsing: one line on stderr, exit status 2 (as click's usage errors)."""
+    click.echo(f"{click.get_current_context().command_path}: {message}", err=True)
+    sys.exit(USAGE_ERROR)
+
+
+def points(lesson: registry.LessonSpec) -> tuple[float, float]:
+    """(points a grade can earn without a GPU, points with one): a check counts once per device it runs on."""
+    cpu = sum(c.points for c in lesson.checks if "cpu" in c.devices)
+    return cpu, sum(c.points * len(c.devices) for c in lesson.checks)
 
 
 @click.group()
 def main() -> None:
     """Effective PyTorch: a self-paced course with an autograder."""
     try:
-        registry.course()
+        _specs()
     except registry.RegistryError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @main.command("list")
 def list_lessons() -> None:
-    """Show the lessons, their exercises and points."""
-    for lesson in registry.course().lessons:
-        points = sum(c.points * len(c.devices) for c in lesson.checks)
-        exercises = ", ".join(e.name for e in lesson.exercises) or "(coming soon)"
-        click.echo(f"{lesson.id}  {lesson.title}  [{exercises}]" + (f"  {points:g} pts" if points else ""))
+    """Show the lessons, their points (without a GPU, and with one) and exercises."""
+    import textwrap
+
+    for lesson in _specs().lessons:
+        cpu, gpu = points(lesson)
+        if not lesson.exercises:
+            click.echo(f"{lesson.id}  {lesson.title}  (no exercises yet)")
+            continue
+        total = f"{cpu:g} pts" + (f" on CPU, {gpu:g} with a GPU" if gpu != cpu else "")
+        click.echo(f"{lesson.id}  {lesson.title}  ({total})")
+        indent = " " * (len(lesson.id) + 2)
+        click.echo(textwrap.fill(", ".join(e.name for e in lesson.exercises), width=80, initial_indent=indent,
+                                 subsequent_indent=indent, break_long_words=False, break_on_hyphens=False))
 
 
 @main.command()
@@ -65,13 +99,30 @@ def grade(lesson_id: str, submission: Path | None, json_path: Path | None, publi
           timeout_s: float | None) -> None:
     """Grade LESSON with its public and hidden checks, each submission run in an isolated process.
 
-    Exits 0 whenever a report was produced, whatever the score.
+    Exits 0 whenever a report was produced, whatever the score; 2 for a bad argument (unknown lesson,
+    a submission that does not exist, a --json file in a folder that does not exist).
     """
-    from grader.engine.grading import grade as grade_lesson
+    lesson = _lesson(lesson_id)
+    if not lesson.exercises:
+        click.echo(f"{lesson.id} has no exercises yet")
+        return
+    path = submission if submission is not None else lesson.notebook()
+    if not path.exists():
+        _refuse(f"{path} does not exist" + ("" if submission is not None else " (run `course build`?)"))
+    if json_path is not None:
+        folder = json_path.parent
+        if not folder.is_dir():
+            _refuse(f"--json {json_path}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            _refuse(f"--json {json_path}: the folder {folder} is not writable")
+
+    from grader.engine.grading import grade as grade_lesson  # imports torch: only once there is work to do
     from grader.engine.report import render
 
-    lesson = _lesson(lesson_id)
-    report = grade_lesson(lesson.id, submission, public_only=public_only, timeout_s=timeout_s)
+    try:
+        report = grade_lesson(lesson.id, path, public_only=public_only, timeout_s=timeout_s)
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
     if json_path is not None:
         report.write_json(json_path)
     render(report)

@@ -14,7 +14,7 @@ from typing import Any
 
 from grader.engine import registry
 from grader.engine.grading import run_check, select
-from grader.engine.report import CheckResult
+from grader.engine.report import NO_GPU_LINE, CheckResult, no_gpu_row
 from grader.engine.runners import InProcessRunner
 from grader.engine.submission import Submission, read_code, run_cells
 
@@ -37,10 +37,16 @@ def run_public(obj: Any, *, lesson: str | None = None) -> list[CheckResult]:
 
 
 def check(obj: Any, *, lesson: str | None = None) -> None:
-    """Print a pass/fail line per public check of `obj`'s exercise, with what to fix."""
+    """Print a pass/fail line per public check of `obj`'s exercise, with what to fix.
+
+    CUDA rows skipped for want of a GPU are one line, as in `course grade`'s report.
+    """
     results = run_public(obj, lesson=lesson)
     for r in results:
-        print(f"[{_MARK[r.status]}] {r.exercise}.{r.check} ({r.device}): {r.message}")
+        if not no_gpu_row(r):
+            print(f"[{_MARK[r.status]}] {r.exercise}.{r.check} ({r.device}): {r.message}")
+    if any(no_gpu_row(r) for r in results):
+        print(NO_GPU_LINE)
     passed = sum(r.status == "passed" for r in results)
     judged = sum(r.status != "skipped" for r in results)
     print(f"{passed}/{judged} public checks passed." + (" Hidden checks run when you submit."

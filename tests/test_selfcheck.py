@@ -6,8 +6,12 @@ import shutil
 import subprocess
 import sys
 
+import nbformat
+import pytest
+
 from grader.engine import registry
-from grader.engine.submission import read_code, run_cells
+from grader.engine.report import NO_CUDA, NO_GPU_LINE
+from grader.engine.submission import describe_exception, read_code, run_cells
 from grader.selfcheck import check, run_public
 
 
@@ -19,6 +23,21 @@ def test_check_in_notebook_passes_on_the_reference(capsys):
     check(_reference("lesson3").Merge)
     out = capsys.readouterr().out
     assert "[PASS] Merge.seed_example (cpu)" in out and "[FAIL]" not in out
+
+
+def test_check_folds_cuda_rows_into_one_line_without_a_gpu(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: CUDA rows are checked for real")
+    merge = _reference("lesson3").Merge
+    public = [c for c in registry.course().lesson("lesson3").exercise("Merge").checks if c.public]
+    cuda = [r for r in run_public(merge) if r.device == "cuda"]
+    assert len(cuda) == len(public) and all(r.message == NO_CUDA for r in cuda)  # each row is still there
+    check(merge)
+    out = capsys.readouterr().out
+    assert out.count(NO_GPU_LINE) == 1 and "[SKIP]" not in out and NO_CUDA not in out and "(cuda)" not in out
+    assert f"{len(public)}/{len(public)} public checks passed." in out
 
 
 def test_check_in_notebook_names_the_mistake():
@@ -78,3 +97,37 @@ def test_in_process_probes_cannot_touch_the_judges_inputs():
     runner = InProcessRunner(Submission(__import__("types").ModuleType("m")))
     assert runner.call(probe, original).sum() == 0
     assert torch.equal(original, torch.ones(3))
+
+
+KERNEL_CELLS = [
+    "import torch\n\n\ndef total_scores(item_scores, bias):\n    scale = 2\n    raise ValueError('boom')\n",
+    "import torch\n\n\nclass Merge(torch.nn.Module):\n    def __init__(self, *args, **kwargs):\n"
+    "        raise ValueError('saved')\n",
+    "from grader.selfcheck import check\n\ncheck(total_scores)",
+    "check(Merge)",
+]
+
+
+def test_check_in_a_kernel_shows_the_location_course_grade_shows(tmp_path):
+    """In Jupyter, cells compile under temporary file names; the self-check still says "cell N, line L" as
+    `course grade` does for the saved notebook, and IPython's "In[N]" for a cell edited since the save."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook")] + [nbformat.v4.new_code_cell(c) for c in KERNEL_CELLS]
+    nb.cells[3].metadata["tags"] = ["selfcheck"]
+    nb.cells[4].metadata["tags"] = ["selfcheck"]
+    path = tmp_path / "lesson3.ipynb"
+    nbformat.write(nb, path)
+    expected = None
+    try:  # the location `course grade` reports (its child runs the cells as read_code labels them)
+        run_cells(read_code(path)).module.total_scores(None, None)
+    except ValueError as exc:
+        expected = describe_exception(exc)
+    assert expected == "ValueError: boom (at cell 2, line 6: `raise ValueError('boom')`)"
+    nb.cells[2].source = nb.cells[2].source.replace("'saved'", "'edited'")  # run, but not saved
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute()
+    saved, edited = ("".join(o.get("text", "") for o in c.outputs) for c in nb.cells[3:5])
+    assert f"[FAIL] total_scores.per_example_values (cpu): your code raised {expected}" in saved
+    assert "ValueError: edited (at cell In[2], line 6: `raise ValueError('edited')`)" in edited

@@ -14,7 +14,7 @@ from pathlib import Path
 from grader.engine import registry
 from grader.engine.checks import Aborted, Fail, Skip, StudentError, implementations
 from grader.engine.registry import CheckSpec, LessonSpec
-from grader.engine.report import CheckResult, Report
+from grader.engine.report import NO_CUDA, CheckResult, Report
 from grader.engine.runners import IsolatedRunner, UnreadableRunner
 from grader.engine.submission import SubmissionUnreadable, read_code
 
@@ -71,7 +71,7 @@ def _run_check(spec: CheckSpec, device: str, sub) -> CheckResult:
                            spec.public, measured)
 
     if device == "cuda" and not cuda_available():
-        return row("skipped", "skipped: no CUDA device on this machine")
+        return row("skipped", NO_CUDA)
     refused = getattr(sub, "refused", None)
     if refused:
         return row("failed", refused)

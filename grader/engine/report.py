@@ -79,30 +79,52 @@ class Report:
 
 
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
+NO_CUDA = "skipped: no CUDA device on this machine"  # the message of a CUDA row on a machine without a GPU
+NO_GPU_LINE = "CUDA rows skipped: no GPU on this machine"  # what people see instead of one row each
+_INDENT = 11  # messages go under the check's name
+
+
+def no_gpu_row(r: CheckResult) -> bool:
+    return r.status == "skipped" and r.message == NO_CUDA
 
 
 def render(report: Report, console: Any = None) -> None:
+    """One block per exercise, one line per check and its message wrapped under it (80 columns read well).
+
+    CUDA rows skipped for want of a GPU collapse into one line; the JSON keeps every row.
+    """
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from rich.text import Text
 
     if console is None:
-        plain = Console()
-        console = plain if plain.is_terminal else Console(width=160)
-    inconclusive = [r for r in report.results if r.status == "skipped" and "no CUDA device" not in r.message]
+        console = Console(highlight=False)
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            console = Console(width=120, highlight=False)  # logs and pipes: wide, still wrapped at words
+    shown = [r for r in report.results if not no_gpu_row(r)]
+    inconclusive = [r for r in shown if r.status == "skipped"]
     note = f" ({len(inconclusive)} check{'s' * (len(inconclusive) > 1)} inconclusive here, not counted)" \
         if inconclusive else ""
-    table = Table(title=f"{report.lesson}: {_num(report.score)} / {_num(report.max_score)} points{note}",
-                  show_lines=False, expand=False)
-    for column in ("exercise", "check", "points", "device", "status"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("message", overflow="fold")
-    for r in report.results:
-        table.add_row(r.exercise, r.check, f"{_num(r.points)}/{_num(r.max_points)}", r.device,
-                      f"[{_STYLE[r.status]}]{r.status}[/]", escape(r.message))  # "x[i]" is not markup
-    console.print(table)
+    console.print(Text(f"{report.lesson}: {_num(report.score)} / {_num(report.max_score)} points{note}",
+                       style="bold"))
+    width = max((len(r.check) for r in shown), default=0)
+    totals = report.by_exercise()
+    for exercise in dict.fromkeys(r.exercise for r in shown):
+        got, out_of = totals[exercise]
+        console.print()
+        console.print(Text(f"{exercise}: {_num(got)} / {_num(out_of)}", style="bold"))
+        for r in (r for r in shown if r.exercise == exercise):
+            line = Text("  ")
+            line.append(f"{r.status:<7}", style=_STYLE[r.status])
+            line.append(f"  {r.check:<{width}}  {r.device:<4}  {_num(r.points)}/{_num(r.max_points)}")
+            console.print(line)
+            for piece in Text(r.message).wrap(console, max(console.width - _INDENT, 20)):  # at spaces
+                piece.rstrip()
+                console.print(Text(" " * _INDENT) + piece)
+    if len(shown) < len(report.results):
+        console.print()
+        console.print(Text(NO_GPU_LINE))
     if report.sandbox:
-        console.print(f"sandbox: {escape(report.sandbox)}")
+        console.print(Text(f"sandbox: {report.sandbox}"))
 
 
 def _num(x: float) -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import linecache
+import os
 import signal
+import sys
 import threading
 import traceback
 import types
@@ -154,11 +157,67 @@ def run_cells(cells: list[CodeCell], *, cell_timeout_s: float = 0, name: str = "
 
 
 def describe_exception(exc: BaseException) -> str:
-    """`Type: message (at <cell 3> line 4)`: the innermost frame of the student's own code."""
+    """`Type: message (at cell 3, line 4: `code`)`: the innermost frame of the student's own code."""
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.startswith("<") and not frame.filename.startswith(("<frozen", "<string")):
-            where = f" (at {frame.filename.strip('<>')}, line {frame.lineno}: `{(frame.line or '').strip()}`)"
+        label = _cell_label(frame.filename)
+        if label:
+            where = f" (at {label}, line {frame.lineno}: `{(frame.line or '').strip()}`)"
             break
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+
+
+def _cell_label(filename: str) -> str | None:
+    """The cell a frame ran in: `cell 3` for run_cells' `<cell 3>`, the same for a live notebook kernel's
+    cell (see _kernel_cell_label), None for code outside the student's cells."""
+    if filename.startswith("<") and not filename.startswith(("<frozen", "<string")):
+        return filename.strip("<>")
+    return _kernel_cell_label(filename)
+
+
+def _kernel_cell_label(filename: str) -> str | None:
+    """In a Jupyter kernel (the notebook's `check(obj)`), a cell's code is compiled under a temporary file
+    name. Name it as `course grade` would: `cell 7` when its code is that of the saved notebook's 7th cell,
+    else IPython's own `cell In[5]` (the cell was edited since the last save)."""
+    ipython = sys.modules.get("IPython")
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+        known = shell.compile.format_code_name(filename) if shell is not None else None
+    except Exception:  # an old or unusual shell: no location rather than a failing self-check
+        return None
+    if not known:
+        return None
+    source = "".join(linecache.getlines(filename)).strip()
+    for notebook, mtime_ns in _saved_notebooks(shell).items():
+        for cell in _notebook_cells(notebook, mtime_ns):
+            if cell.source.strip() == source:
+                return cell.label
+    return f"cell {known[1]}"
+
+
+def _saved_notebooks(shell) -> dict[str, int]:
+    """The kernel's notebook (Jupyter tells the kernel its path), then the notebooks in its folder, each
+    with its modification time."""
+    session = getattr(shell, "user_ns", {}).get("__session__") or os.environ.get("JPY_SESSION_NAME") or ""
+    found: dict[str, int] = {}
+    try:
+        candidates = [Path(session), Path.cwd() / Path(session).name] if session else []
+        candidates += sorted(Path.cwd().glob("*.ipynb"))[:20]
+    except OSError:  # the kernel's folder is gone
+        return found
+    for path in candidates:
+        try:
+            if path.suffix == ".ipynb" and path.is_file():
+                found.setdefault(str(path.resolve()), path.stat().st_mtime_ns)
+        except OSError:
+            continue
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _notebook_cells(path: str, mtime_ns: int) -> tuple[CodeCell, ...]:
+    try:
+        return tuple(read_code(path))
+    except (SubmissionUnreadable, OSError):
+        return ()
