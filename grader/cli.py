@@ -86,29 +86,7 @@ def doctor() -> None:
         sys.exit(1)
 
 
-@main.command()
-@click.argument("lesson_id", metavar="LESSON")
-@click.option("--submission", type=click.Path(dir_okay=False, path_type=Path),
-              help="A .ipynb or .py defining the exercises. Default: exercises/LESSON/LESSON.ipynb.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the report as JSON to this file.")
-@click.option("--public-only", is_flag=True, help="Run only the public checks (as the self-check does).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1),
-              help="Seconds allowed per check and per notebook cell (default: course.yml's).")
-def grade(lesson_id: str, submission: Path | None, json_path: Path | None, public_only: bool,
-          timeout_s: float | None) -> None:
-    """Grade LESSON with its public and hidden checks, each submission run in an isolated process.
-
-    Exits 0 whenever a report was produced, whatever the score; 2 for a bad argument (unknown lesson,
-    a submission that does not exist, a --json file in a folder that does not exist).
-    """
-    lesson = _lesson(lesson_id)
-    if not lesson.exercises:
-        click.echo(f"{lesson.id} has no exercises yet")
-        return
-    path = submission if submission is not None else lesson.notebook()
-    if not path.exists():
-        _refuse(f"{path} does not exist" + ("" if submission is not None else " (run `course build`?)"))
+def _writable_json(json_path: Path | None) -> None:
     if json_path is not None:
         folder = json_path.parent
         if not folder.is_dir():
@@ -116,16 +94,119 @@ def grade(lesson_id: str, submission: Path | None, json_path: Path | None, publi
         if not os.access(folder, os.W_OK):
             _refuse(f"--json {json_path}: the folder {folder} is not writable")
 
+
+@main.command()
+@click.argument("lesson_id", metavar="[LESSON]", required=False)
+@click.option("--all", "all_lessons", is_flag=True,
+              help="Grade every lesson that has exercises, in one run (start-up paid once).")
+@click.option("--reference", is_flag=True,
+              help="Grade the course's own solutions instead of exercises/ (an instructor's smoke test).")
+@click.option("--submission", type=click.Path(dir_okay=False, path_type=Path),
+              help="A .ipynb or .py defining the exercises. Default: exercises/LESSON/LESSON.ipynb.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON to this file (with --all: a list of reports).")
+@click.option("--public-only", is_flag=True, help="Run only the public checks (as the self-check does).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1),
+              help="Seconds allowed per check and per notebook cell (default: course.yml's).")
+def grade(lesson_id: str | None, all_lessons: bool, reference: bool, submission: Path | None,
+          json_path: Path | None, public_only: bool, timeout_s: float | None) -> None:
+    """Grade LESSON (or --all lessons) with its public and hidden checks, each submission run in an
+    isolated process.
+
+    Exits 0 whenever a report was produced, whatever the score; 2 for a bad argument (unknown lesson,
+    a submission that does not exist, a --json file in a folder that does not exist).
+    """
+    if all_lessons == (lesson_id is not None):
+        _refuse("give one LESSON, or --all")
+    if submission is not None and (all_lessons or reference):
+        _refuse("--submission names one lesson's file: not with --all or --reference")
+    lessons = [x for x in _specs().lessons if x.exercises] if all_lessons else [_lesson(lesson_id)]
+    if not all_lessons and not lessons[0].exercises:
+        click.echo(f"{lessons[0].id} has no exercises yet")
+        return
+    jobs = []
+    for lesson in lessons:
+        path = submission if submission is not None else lesson.notebook("solutions" if reference else "exercises")
+        if path.exists():
+            jobs.append((lesson, path))
+        elif not all_lessons:
+            _refuse(f"{path} does not exist" + ("" if submission is not None else " (run `course build`?)"))
+        else:
+            click.echo(f"{lesson.id}: skipped, {path} does not exist", err=True)
+    _writable_json(json_path)
+
     from grader.engine.grading import grade as grade_lesson  # imports torch: only once there is work to do
     from grader.engine.report import render
 
-    try:
-        report = grade_lesson(lesson.id, path, public_only=public_only, timeout_s=timeout_s)
-    except registry.RegistryError as exc:
-        raise click.ClickException(str(exc)) from None
+    reports = []
+    for lesson, path in jobs:
+        try:
+            report = grade_lesson(lesson.id, path, public_only=public_only, timeout_s=timeout_s)
+        except registry.RegistryError as exc:
+            raise click.ClickException(str(exc)) from None
+        render(report)
+        reports.append(report)
+    if all_lessons:
+        click.echo(f"course: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g} points "
+                   f"over {len(reports)} lessons")
     if json_path is not None:
-        report.write_json(json_path)
-    render(report)
+        if all_lessons:
+            import json
+
+            tmp = json_path.with_name(json_path.name + ".tmp")
+            tmp.write_text(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
+            os.replace(tmp, json_path)
+        else:
+            reports[0].write_json(json_path)
+
+
+@main.command("grade-class")
+@click.argument("submissions_dir", metavar="SUBMISSIONS_DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Grade this many submissions at once, on a local Dask cluster of as many workers.")
+@click.option("--scheduler", metavar="tcp://HOST:8786", help="Use a running Dask cluster instead of a local one.")
+@click.option("--lesson", "lesson_ids", multiple=True, metavar="LESSON",
+              help="Only these lessons (repeatable). Default: every lesson with exercises.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grades"), show_default=True,
+              help="Folder for STUDENT.json, STUDENT.csv and grades.csv.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1),
+              help="Seconds allowed per check and per notebook cell (default: course.yml's).")
+def grade_class(submissions_dir: Path, jobs: int, scheduler: str | None, lesson_ids: tuple[str, ...], out: Path,
+                timeout_s: float | None) -> None:
+    """Grade a class: SUBMISSIONS_DIR/STUDENT/LESSON.ipynb (or .py, or nbgrader's STUDENT/LESSON/LESSON.ipynb).
+
+    Writes one JSON (a list of per-lesson reports) and one CSV (one row per check) per student, and
+    grades.csv (one row per student and lesson), in --out.
+    """
+    from grader.classroom import gradebook, submissions
+
+    lessons = [_lesson(i).id for i in lesson_ids] or [x.id for x in _specs().lessons if x.exercises]
+    tasks, notes = submissions.find(submissions_dir, lessons)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if not tasks:
+        _refuse(f"no submissions under {submissions_dir} (expected STUDENT/LESSON.ipynb for {', '.join(lessons)})")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from grader.classroom.pool import grade_tasks
+
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}")) as progress:
+        bar = progress.add_task("", total=len(tasks))
+
+        def done(task, report) -> None:
+            progress.update(bar, advance=1, description=f"{task.student}/{task.lesson}: "
+                                                        f"{report['score']:g} / {report['max_score']:g}")
+
+        results = grade_tasks(tasks, jobs=jobs, scheduler=scheduler, timeout_s=timeout_s, on_done=done)
+    written = gradebook.write(out, results)
+    errors = [f"{t.student}/{t.lesson}: {r['error']}" for t, r in results if r.get("error")]
+    for line in errors:
+        click.echo(f"error: {line}", err=True)
+    students = len({t.student for t in tasks})
+    click.echo(f"graded {len(results)} submissions of {students} students; wrote {len(written)} files in {out}")
 
 
 @main.command()
