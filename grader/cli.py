@@ -146,6 +146,10 @@ def grade(lesson_id: str | None, all_lessons: bool, reference: bool, submission:
             raise click.ClickException(str(exc)) from None
         render(report)
         reports.append(report)
+        if not reference:  # the student's own notebook: kept for `course status`
+            from grader.student.progress import remember_grade
+
+            remember_grade(report, path, public_only=public_only)
     if all_lessons:
         click.echo(f"course: {sum(r.score for r in reports):g} / {sum(r.max_score for r in reports):g} points "
                    f"over {len(reports)} lessons")
@@ -264,3 +268,134 @@ def nbgrader_bench(lesson_id: str, students: int, keep: Path | None) -> None:
     from grader.integrations.nbgrader_bench import bench
 
     bench(_lesson(lesson_id).id, students, keep, echo=click.echo)
+
+
+# -- students: status, hint, reset, watch (grader/student/) ---------------------------------------------
+def _exercise(lesson: registry.LessonSpec, name: str) -> registry.ExerciseSpec:
+    try:
+        return lesson.exercise(name)
+    except KeyError:
+        names = ", ".join(e.name for e in lesson.exercises) or "none yet"
+        raise click.BadParameter(f"{lesson.id} has no exercise {name!r}; its exercises: {names}",
+                                 param_hint="EXERCISE") from None
+
+
+@main.command()
+@click.argument("lesson_ids", metavar="[LESSON]...", nargs=-1)
+@click.option("--check", "run_checks", is_flag=True,
+              help="Run the public checks of the lessons you have written something in first (seconds each).")
+def status(lesson_ids: tuple[str, ...], run_checks: bool) -> None:
+    """Every lesson and exercise with its state, a progress bar, and the next thing to do.
+
+    Reads the notebooks as saved and the last recorded checks (.course-progress.json); runs nothing
+    unless --check is given.
+    """
+    from grader.student import status as states
+
+    ids = [_lesson(i).id for i in lesson_ids] or None
+    lessons = states.collect(_specs(), ids)
+    if run_checks:
+        states.check_lessons(lessons, echo=lambda line: click.echo(line, err=True))
+        lessons = states.collect(_specs(), ids)
+    for line in states.render(lessons):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("lesson_id", metavar="LESSON")
+@click.argument("exercise_name", metavar="EXERCISE")
+@click.option("--solution", is_flag=True,
+              help="Show the reference solution (once the exercise passes its public checks; full course only).")
+def hint(lesson_id: str, exercise_name: str, solution: bool) -> None:
+    """Show the next hint for EXERCISE of LESSON (each call reveals one more)."""
+    import shutil
+    import textwrap
+
+    from grader.student import hints
+
+    lesson = _lesson(lesson_id)
+    exercise = _exercise(lesson, exercise_name)
+    where = f"{lesson.id} {exercise.name}"
+    width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+    if solution:
+        code = hints.reference(lesson, exercise)
+        if code is None:
+            click.echo("The reference solution is not available in this copy of the course (it has no solutions/).")
+            sys.exit(1)
+        if not hints.public_passed(exercise):
+            click.echo(f"checking {where} first (its public checks must pass) ...", err=True)
+            failing = hints.check_now(lesson, exercise)
+            if failing:
+                click.echo(textwrap.fill(f"Not yet: {where} fails public checks ({', '.join(failing)}). The reference "
+                                         f"is shown once they pass; `course hint {where}` gives a hint.", width))
+                sys.exit(1)
+        click.echo(f"Reference solution of {where} (solutions/{lesson.id}/{lesson.id}.ipynb):\n")
+        click.echo(code)
+        return
+    if not exercise.hints:
+        click.echo(f"course.yml has no hints for {where} yet: the exercise's text and the checks' messages are "
+                   "the guide.")
+        return
+    shown = hints.next_hint(exercise)
+    for number, text in enumerate(shown.shown, start=1):
+        label = f"Hint {number}/{shown.total}: "
+        click.echo(textwrap.fill(text, width, initial_indent=label, subsequent_indent=" " * len(label),
+                                 break_long_words=False, break_on_hyphens=False))
+    if len(shown.shown) < shown.total:
+        click.echo(f"(`course hint {where}` again for the next one)")
+    else:
+        more = "That was the last hint." if shown.new else "There are no more hints."
+        click.echo(f"{more} Once the public checks pass, `course hint {where} --solution` shows the reference "
+                   "(full course only).")
+
+
+@main.command()
+@click.argument("lesson_id", metavar="LESSON")
+@click.argument("exercise_name", metavar="[EXERCISE]", required=False)
+def reset(lesson_id: str, exercise_name: str | None) -> None:
+    """Restore LESSON's notebook (or only EXERCISE's cell) as released, after a timestamped backup."""
+    from grader.student import reset as resetting
+
+    lesson = _lesson(lesson_id)
+    if not lesson.exercises:
+        click.echo(f"{lesson.id} has no exercises yet")
+        return
+    if exercise_name is not None:
+        _exercise(lesson, exercise_name)
+    try:
+        done = resetting.reset(lesson, exercise_name)
+    except resetting.ResetError as exc:
+        raise click.ClickException(str(exc)) from None
+    if done.backup is not None:
+        click.echo(f"kept your notebook as {_shown(done.backup)}")
+    what = f"the stub of {exercise_name} in" if exercise_name else "the released"
+    click.echo(f"restored {what} {_shown(done.notebook)}; if it is open in JupyterLab, reload it from disk "
+               "(File > Reload Notebook from Disk) before saving there")
+
+
+@main.command()
+@click.argument("lesson_id", metavar="[LESSON]", required=False)
+@click.option("--submission", type=click.Path(dir_okay=False, path_type=Path),
+              help="Watch and check this .ipynb or .py instead of exercises/LESSON/LESSON.ipynb (with LESSON).")
+@click.option("--poll", is_flag=True, help="Poll for changes (folders whose file events never arrive).")
+def watch(lesson_id: str | None, submission: Path | None, poll: bool) -> None:
+    """Re-run the public checks of LESSON (default: every lesson) whenever its notebook or a .py beside it
+    is saved. Ctrl-C stops."""
+    from grader.student.watch import watch as watch_files
+
+    if submission is not None and lesson_id is None:
+        _refuse("--submission needs the LESSON it answers")
+    if submission is not None and not submission.is_file():
+        _refuse(f"{submission} does not exist")
+    lessons = [_lesson(lesson_id)] if lesson_id else [x for x in _specs().lessons if x.exercises]
+    if not any(x.exercises for x in lessons):
+        click.echo(f"{lessons[0].id} has no exercises yet")
+        return
+    watch_files(lessons, submission, poll=poll, echo=click.echo, initial=lesson_id is not None)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -3,12 +3,19 @@
 In a notebook:      `from grader.selfcheck import check; check(Merge)`
 From the terminal:  `pytest exercises/lesson3` (through the generated test_lesson3.py)
 Both run the same check functions as `course grade`, in-process, with the same data round trip.
+
+`check()` prints one line per public check, then raises `ChecksFailed` (one line, no traceback) when any
+failed, so that the cell shows as failed: nbgrader's Validate and `nbgrader validate` count a test cell
+as failed only when it raises. The generated notebooks tag these cells `raises-exception`, so that
+JupyterLab's Run All (and nbclient) go on past them. Results are kept in the local progress file
+(grader.student.progress) for `course status`.
 """
 
 from __future__ import annotations
 
 import functools
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +43,51 @@ def run_public(obj: Any, *, lesson: str | None = None) -> list[CheckResult]:
             for device in spec.devices]
 
 
-def check(obj: Any, *, lesson: str | None = None) -> None:
-    """Print a pass/fail line per public check of `obj`'s exercise, with what to fix.
+class ChecksFailed(AssertionError):
+    """A public check failed: raised by `check()` after its report, shown by IPython as one line."""
 
-    CUDA rows skipped for want of a GPU are one line, as in `course grade`'s report.
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def check(obj: Any, *, lesson: str | None = None) -> None:
+    """Print a pass/fail line per public check of `obj`'s exercise, with what to fix; raise ChecksFailed
+    (one line) when any failed, so that the cell, nbgrader's Validate and `nbgrader validate` say so.
+
+    CUDA rows skipped for want of a GPU are one line, as in `course grade`'s report. Warnings raised while
+    checking are printed on stdout (nbgrader fails a test cell that writes to stderr).
     """
-    results = run_public(obj, lesson=lesson)
+    with warnings.catch_warnings(record=True) as caught:
+        results = run_public(obj, lesson=lesson)
     for r in results:
         if not no_gpu_row(r):
             print(f"[{_MARK[r.status]}] {r.exercise}.{r.check} ({r.device}): {r.message}")
     if any(no_gpu_row(r) for r in results):
         print(NO_GPU_LINE)
+    for text in list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))[:5]:
+        print(f"warning while checking: {' '.join(text.split())}")
     passed = sum(r.status == "passed" for r in results)
     judged = sum(r.status != "skipped" for r in results)
     print(f"{passed}/{judged} public checks passed." + (" Hidden checks run when you submit."
                                                         if passed == judged else ""))
+    if results:
+        _remember(results, lesson)
+    failed = list(dict.fromkeys(r.check for r in results if r.status in ("failed", "error")))
+    if failed:
+        exercise = results[0].exercise
+        raise ChecksFailed(f"{exercise}: {len(failed)} of {len({r.check for r in results})} public checks failed "
+                           f"({', '.join(failed)}); what to fix is printed above")
+
+
+def _remember(results: list[CheckResult], lesson: str | None) -> None:
+    """Keep the outcome for `course status`; a progress file that cannot be written never spoils the check."""
+    from grader.student import progress
+
+    try:
+        progress.record_public(registry.course().find_exercise(results[0].exercise, lesson).lesson, results,
+                               by="check")
+    except (OSError, ValueError):
+        pass
 
 
 def public_tests(lesson_id: str, test_file: str) -> Any:

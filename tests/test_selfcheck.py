@@ -115,8 +115,8 @@ def test_check_in_a_kernel_shows_the_location_course_grade_shows(tmp_path):
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# A notebook")] + [nbformat.v4.new_code_cell(c) for c in KERNEL_CELLS]
-    nb.cells[3].metadata["tags"] = ["selfcheck"]
-    nb.cells[4].metadata["tags"] = ["selfcheck"]
+    nb.cells[3].metadata["tags"] = ["selfcheck", "raises-exception"]  # check() raises after a failure
+    nb.cells[4].metadata["tags"] = ["selfcheck", "raises-exception"]
     path = tmp_path / "lesson3.ipynb"
     nbformat.write(nb, path)
     expected = None

@@ -2,10 +2,16 @@
 
 The markers are nbgrader's, so the same solutions/ notebooks feed nbgrader unchanged. Each cleared
 region becomes `raise NotImplementedError("lessonN: <where>")`, naming the function to fill in.
+
+Each self-check cell (tagged `selfcheck`, `check(Merge)`) becomes what nbgrader calls a test cell
+(`grade: true`, the exercise's points, as `course nbgrader init` makes it), so that Validate and
+`nbgrader validate` judge it: it fails when `check()` raises, i.e. when a public check fails. It is also
+tagged `raises-exception`, so that JupyterLab's Run All (and nbclient) go on past a failing check.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -75,7 +81,38 @@ def student_notebook(lesson: LessonSpec) -> nbformat.NotebookNode:
         cell.source = clear_solutions(cell.source, lesson.id, f"{path.name} cell {number}")
         cell.outputs = []
         cell.execution_count = None
+        mark_test_cell(cell, lesson)
     return nb
+
+
+SELFCHECK_TAG = "selfcheck"
+RAISES_TAG = "raises-exception"  # Jupyter's convention: Run All (JupyterLab, nbclient) goes on past the cell
+
+
+def checked_exercises(source: str, lesson: LessonSpec) -> list[str]:
+    """The lesson's exercises named by `check(Name)` calls in a cell's source."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    known = {e.name for e in lesson.exercises}
+    names = [node.args[0].id for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+             and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in known]
+    return list(dict.fromkeys(names))
+
+
+def mark_test_cell(cell: nbformat.NotebookNode, lesson: LessonSpec) -> None:
+    """A self-check cell becomes the exercises' nbgrader test cell, worth their points, tagged raises-exception."""
+    tags = cell.metadata.get("tags", [])
+    names = checked_exercises(cell.source, lesson) if SELFCHECK_TAG in tags else []
+    if not names:
+        return
+    if RAISES_TAG not in tags:
+        cell.metadata["tags"] = [*tags, RAISES_TAG]
+    points = sum(c.points for e in lesson.exercises if e.name in names for c in e.checks)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "test_" + "_".join(names), "locked": True,
+                                 "points": points, "schema_version": 3, "solution": False, "task": False}
 
 
 def selfcheck_test(lesson: LessonSpec) -> str:

@@ -68,6 +68,7 @@ class ExerciseSpec:
     lesson: str
     name: str
     checks: tuple[CheckSpec, ...]
+    hints: tuple[str, ...] = ()  # staged hints, shown one more per `course hint LESSON EXERCISE`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +213,11 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
                 cr.done()
             if len({c.name for c in checks}) != len(checks):
                 raise RegistryError(f"{path}: {er.where} lists a check name twice")
-            exercises.append(ExerciseSpec(lesson=lesson_id, name=ex_name, checks=tuple(checks)))
+            hints = er.get("hints", list, [])
+            if not all(isinstance(h, str) and h.strip() for h in hints):
+                raise RegistryError(f"{path}: {er.where}.hints must be a list of non-empty strings")
+            exercises.append(ExerciseSpec(lesson=lesson_id, name=ex_name, checks=tuple(checks),
+                                          hints=tuple(" ".join(h.split()) for h in hints)))
             er.done()
         lessons.append(LessonSpec(
             id=lesson_id, title=lr.get("title", str), chapter=lr.get("chapter", str),

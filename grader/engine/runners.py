@@ -343,11 +343,12 @@ class IsolatedRunner:
     def close(self) -> None:
         if self._process is not None:
             _kill(self.tree())
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self._process.join(timeout=5)
+            if self._process.pid:  # None when interrupted before the process was started
+                try:
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                self._process.join(timeout=5)
             if self._sock is not None:
                 self._sock.close()
         self._process = None

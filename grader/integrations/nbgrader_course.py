@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.authoring.stubs import has_solution
+from grader.authoring.stubs import RAISES_TAG, has_solution
 from grader.engine import registry
 from grader.engine.registry import LessonSpec
 from grader.integrations.nbgrader_cell import exercise_points, hidden_part
@@ -80,6 +80,8 @@ def source_notebook(lesson: LessonSpec) -> nbformat.NotebookNode:
             cell.source = visible + "\n" + hidden_part(lesson.id, checked)
             cell.metadata["nbgrader"] = _meta(grade_id="test_" + "_".join(checked), grade=True, locked=True,
                                               points=sum(points[x] for x in checked))
+            if RAISES_TAG not in cell.metadata.get("tags", []):  # check() raises on a failure: Run All goes on
+                cell.metadata["tags"] = [*cell.metadata.get("tags", []), RAISES_TAG]
         else:
             kind = "text" if cell.cell_type != "code" else "code"
             cell.metadata["nbgrader"] = _meta(grade_id=f"{lesson.id}_{kind}_{label}", locked=True)
