@@ -26,6 +26,14 @@ def grade_one(task: Task, timeout_s: float | None = None, checks: tuple[str, ...
                 "checks": [], "error": f"internal grader error: {type(exc).__name__}: {exc}"}
 
 
+def _one_thread() -> None:
+    """A worker judges with one torch thread: workers already share the cores (several threads each would
+    oversubscribe them, and OpenMP threads spin)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def grade_tasks(tasks: Iterable[Task], *, jobs: int = 1, scheduler: str | None = None,
                 timeout_s: float | None = None, checks: tuple[str, ...] | None = None,
                 on_done: Done | None = None) -> list[tuple[Task, dict]]:
@@ -57,6 +65,7 @@ def grade_tasks(tasks: Iterable[Task], *, jobs: int = 1, scheduler: str | None =
         else:
             cluster, client = None, Client(scheduler)
         try:
+            client.run(_one_thread)
             futures = {client.submit(grade_one, task, timeout_s, checks, pure=False): task for task in tasks}
             for future in as_completed(futures):
                 task = futures[future]
