@@ -237,6 +237,26 @@ def calibrate(lesson_ids: tuple[str, ...]) -> None:
     run_calibration(lessons)
 
 
+@main.command()
+@click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--lesson", "lesson_ids", multiple=True, metavar="LESSON",
+              help="Release only these lessons' exercises (repeatable). Default: every lesson with exercises.")
+@click.option("--force", is_flag=True, help="Replace an earlier student bundle in OUT.")
+def release(out: Path, lesson_ids: tuple[str, ...], force: bool) -> None:
+    """Write the student bundle in OUT: exercises, public checks, the grader runtime; no solutions, no hidden
+    checks. It installs with `pip install -e .` in OUT (see README, 'Student bundle')."""
+    from grader.authoring.release import ReleaseError
+    from grader.authoring.release import release as build_bundle
+
+    ids = [_lesson(i).id for i in lesson_ids]
+    try:
+        done = build_bundle(out, lesson_ids=ids, force=force, echo=lambda line: click.echo(line, err=True))
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote the student bundle in {done['folder']}: {done['files']} files, {len(done['lessons'])} lessons, "
+               f"{done['public_checks']} public checks ({done['hidden_checks_left_out']} hidden checks left out)")
+
+
 @main.group("nbgrader")
 def nbgrader_group() -> None:
     """Run the course as an nbgrader course (instructors)."""

@@ -246,7 +246,7 @@ def test_hints_come_one_more_per_call_and_are_recorded(root):
     assert code == 2 and "lesson3 has no exercise 'Merj'; its exercises: Merge, total_scores" in out
 
 
-@pytest.mark.parametrize("lesson", ["lesson3", "lesson5", "lesson6", "lesson7", "lesson8"])
+@pytest.mark.parametrize("lesson", ["lesson3", "lesson4", "lesson5", "lesson6", "lesson7", "lesson8"])
 def test_every_exercise_of_the_finished_lessons_has_staged_hints(lesson):
     for exercise in COURSE.lesson(lesson).exercises:
         assert 2 <= len(exercise.hints) <= 4, exercise.name

@@ -162,13 +162,20 @@ def with_timeout(lesson: LessonSpec, checks: list[CheckSpec], timeout_s: float |
             [dataclasses.replace(spec, timeout_s=timeout_s) for spec in checks])
 
 
+HIDDEN_IN_FULL_COURSE = ("this is the student bundle: hidden checks run only where the full course is installed; "
+                         "`course grade {lesson} --public-only` (or `pytest exercises/{lesson}`) runs the public "
+                         "checks")
+
+
 def grade(lesson_id: str, submission: Path | str | None = None, *, public_only: bool = False,
           checks: Iterable[str] | None = None, timeout_s: float | None = None) -> Report:
     """Grade a notebook or .py against a lesson's checks, each run in an isolated child process.
 
-    Raises KeyError for an unknown lesson; an unreadable, crashing or hanging submission still yields
-    a report.
+    Raises KeyError for an unknown lesson, RegistryError for hidden grading in a student bundle (which has
+    the public checks only); an unreadable, crashing or hanging submission still yields a report.
     """
+    if not public_only and registry.course().student_bundle:
+        raise registry.RegistryError(HIDDEN_IN_FULL_COURSE.format(lesson=lesson_id))
     lesson = registry.course().lesson(lesson_id)
     path = Path(submission) if submission is not None else lesson.notebook()
     lesson, selected = with_timeout(lesson, select(lesson, public_only=public_only, names=checks), timeout_s)

@@ -108,6 +108,12 @@ class Course:
     name: str
     lessons: tuple[LessonSpec, ...]
     path: Path
+    # set in a student bundle's course.yml (`course release`): public checks only, no hidden grading
+    release: dict[str, Any] | None = None
+
+    @property
+    def student_bundle(self) -> bool:
+        return self.release is not None
 
     def lesson(self, lesson_id: str) -> LessonSpec:
         for lesson in self.lessons:
@@ -228,11 +234,12 @@ def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True)
             network=_network(path, lesson_id, lr.get("network", str, "none")),
         ))
         lr.done()
+    release = top.get("release", dict, None)
     top.done()
     ids = [lesson.id for lesson in lessons]
     if len(set(ids)) != len(ids):
         raise RegistryError(f"{path}: a lesson id appears twice in {ids}")
-    course = Course(name=name, lessons=tuple(lessons), path=path)
+    course = Course(name=name, lessons=tuple(lessons), path=path, release=release)
     if verify_implementations:
         for lesson in course.lessons:
             if lesson.exercises:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from grader.engine.checks import Fail, StudentError, check
 from grader.judging.compare import shape
@@ -273,18 +272,8 @@ def affine_matches_formula(sub, device: str, spec) -> str:
 # make_mlp
 # ------------------------------------------------------------------------------------------------------
 def mlp_oracle(sizes: list[int], linears: list[dict], x: torch.Tensor) -> torch.Tensor:
-    """nn.Sequential(Linear, ReLU, ..., Linear) of `sizes`, with the student's Linear weights loaded (float64)."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        if i:
-            layers.append(nn.ReLU())
-        layers.append(nn.Linear(n_in, n_out, dtype=torch.float64))
-    net = nn.Sequential(*layers)
-    with torch.no_grad():
-        for layer, w in zip([m for m in net if isinstance(m, nn.Linear)], linears):
-            layer.weight.copy_(w["weight"])
-            layer.bias.copy_(w["bias"])
-        return net(x.double())
+    """Linear, ReLU, ..., Linear of `sizes` with the student's Linear weights, composed with F.linear in float64."""
+    return _composed(sizes, linears, x, torch.relu)
 
 
 def _composed(sizes: list[int], linears: list[dict], x: torch.Tensor, act, last=None) -> torch.Tensor:

@@ -352,17 +352,22 @@ def probe_model_outputs(sub, x: torch.Tensor, device: str) -> dict:
 
 
 def reference_epoch(model: nn.Module, loader, optimizer, loss_fn, device: str) -> float:
-    """The grader's own loop: the bar make_model is held to, and the speed baseline."""
+    """The grader's own loop: the bar make_model is held to, and the speed baseline.
+
+    It is the epoch of the lesson's own `fit` demo, statement for statement: a public check (make_model's
+    digits_reference_loop) runs it in the student's kernel, so the student bundle ships it, and it must show
+    nothing the lesson does not (no accumulation: that is the exercise)."""
     model.train()
     total, count = 0.0, 0
     for inputs, targets in loader:
         inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
+        logits = model(inputs)
+        loss = loss_fn(logits, targets)
         loss.backward()
         optimizer.step()
-        total += loss.item() * targets.shape[0]
-        count += targets.shape[0]
+        total += loss.item() * len(targets)
+        count += len(targets)
     return total / count
 
 
