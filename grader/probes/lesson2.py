@@ -23,6 +23,7 @@ from torch import nn
 
 from grader.engine.checks import StudentError
 from grader.probes import plain_tensor, probe
+from grader.probes.instruments import BatchNorm, Dropout
 
 _MODULE_INTERNALS = frozenset(vars(nn.Module()))
 SUPER_INIT = ("{what} raised `{error}`: nn.Module's own __init__ never ran. Call super().__init__() first "
@@ -270,18 +271,6 @@ def probe_mlp(sub, sizes: list[int], x: torch.Tensor, device: str, dtype: str = 
 # ------------------------------------------------------------------------------------------------------
 # predict: instrumented models
 # ------------------------------------------------------------------------------------------------------
-class Dropout(nn.Dropout):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.log_training.append(self.training)
-        return super().forward(x)
-
-
-class BatchNorm(nn.BatchNorm1d):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.log_training.append(self.training)
-        return super().forward(x)
-
-
 class ModeNet(nn.Module):
     """Linear -> BatchNorm -> ReLU -> Dropout -> Linear, or, with functional=True, Linear -> tanh ->
     F.dropout(h, p, training=self.training) -> Linear: every forward is recorded in `log`.
