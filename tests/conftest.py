@@ -82,3 +82,21 @@ def assert_stub_earns_zero(report: Report) -> None:
     assert judged and all(r.status in ("failed", "error") for r in judged)
     for r in judged:
         assert "NotImplementedError" in r.message and f"{report.lesson}: {r.exercise}" in r.message, r.message
+
+
+def lesson_basics(lesson: str) -> tuple:
+    """The three tests every lesson's module starts with (assign them to module names so pytest collects
+    them): the reference earns full marks, CUDA rows are skipped (not passed) without a GPU, the stub
+    earns zero with its NotImplementedError messages."""
+
+    def test_reference_earns_full_marks(graded):
+        assert_full_marks(graded(lesson, "reference"))
+
+    def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
+        assert_cuda_rows_skipped_without_a_gpu(graded(lesson, "reference"))
+
+    def test_stub_earns_zero_with_not_implemented_messages(graded):
+        assert_stub_earns_zero(graded(lesson, "stub"))
+
+    return (test_reference_earns_full_marks, test_cuda_rows_are_skipped_not_passed_without_a_gpu,
+            test_stub_earns_zero_with_not_implemented_messages)

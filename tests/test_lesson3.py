@@ -5,25 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import (
-    assert_cuda_rows_skipped_without_a_gpu,
     assert_full_marks,
-    assert_stub_earns_zero,
+    lesson_basics,
     row,
 )
 
 LESSON = "lesson3"
 
 
-def test_reference_earns_full_marks(graded):
-    assert_full_marks(graded(LESSON, "reference"))
-
-
-def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
-    assert_cuda_rows_skipped_without_a_gpu(graded(LESSON, "reference"))
-
-
-def test_stub_earns_zero_with_not_implemented_messages(graded):
-    assert_stub_earns_zero(graded(LESSON, "stub"))
+(test_reference_earns_full_marks, test_cuda_rows_are_skipped_not_passed_without_a_gpu,
+ test_stub_earns_zero_with_not_implemented_messages) = lesson_basics(LESSON)
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,8 @@ import pytest
 
 from grader.engine import registry
 from tests.conftest import (
-    assert_cuda_rows_skipped_without_a_gpu,
-    assert_full_marks,
-    assert_stub_earns_zero,
     failures,
+    lesson_basics,
     row,
 )
 
@@ -25,16 +23,8 @@ def _graded(graded, name: str):
     return graded(LESSON, name) if name in SPEED_MUTANTS else graded(LESSON, name, checks=NOT_SPEED)
 
 
-def test_reference_earns_full_marks(graded):
-    assert_full_marks(graded(LESSON, "reference"))
-
-
-def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
-    assert_cuda_rows_skipped_without_a_gpu(graded(LESSON, "reference"))
-
-
-def test_stub_earns_zero_with_not_implemented_messages(graded):
-    assert_stub_earns_zero(graded(LESSON, "stub"))
+(test_reference_earns_full_marks, test_cuda_rows_are_skipped_not_passed_without_a_gpu,
+ test_stub_earns_zero_with_not_implemented_messages) = lesson_basics(LESSON)
 
 
 @pytest.mark.parametrize("name", ["alt_einsum_nanmean.py", "alt_logical_ops.py"])

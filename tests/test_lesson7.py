@@ -7,10 +7,8 @@ import pytest
 
 from grader.engine import registry
 from tests.conftest import (
-    assert_cuda_rows_skipped_without_a_gpu,
-    assert_full_marks,
-    assert_stub_earns_zero,
     failures,
+    lesson_basics,
     row,
     rows,
 )
@@ -23,16 +21,8 @@ NOT_SPEED = tuple(sorted({c.name for c in registry.course().lesson(LESSON).check
 SPEED = ("speed_vs_builtin",)
 
 
-def test_reference_earns_full_marks(graded):
-    assert_full_marks(graded(LESSON, "reference"))
-
-
-def test_cuda_rows_are_skipped_not_passed_without_a_gpu(graded):
-    assert_cuda_rows_skipped_without_a_gpu(graded(LESSON, "reference"))
-
-
-def test_stub_earns_zero_with_not_implemented_messages(graded):
-    assert_stub_earns_zero(graded(LESSON, "stub"))
+(test_reference_earns_full_marks, test_cuda_rows_are_skipped_not_passed_without_a_gpu,
+ test_stub_earns_zero_with_not_implemented_messages) = lesson_basics(LESSON)
 
 
 @pytest.mark.parametrize("name", ["alt_logsumexp.py", "alt_float32_onehot.py"])
