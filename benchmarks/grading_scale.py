@@ -94,7 +94,7 @@ def main() -> None:
         table.add_row(f"class of {len(tasks)}, serial", f"{serial_s:.1f}", f"{serial_s / len(tasks):.2f} s each")
         table.add_row(f"class of {len(tasks)}, --jobs {args.jobs}", f"{parallel_s:.1f}",
                       f"{serial_s / parallel_s:.2f}x serial (goal >= 1.8x); same grades: {same}")
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

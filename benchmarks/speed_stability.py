@@ -99,7 +99,7 @@ def main() -> None:
                                   f"{min(margins):.2f}x" if margins else "-")
     finally:
         stop.set()
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def _span(values: list[float]) -> str:
