@@ -157,9 +157,9 @@ def grade(lesson_id: str | None, all_lessons: bool, reference: bool, submission:
         if all_lessons:
             import json
 
-            tmp = json_path.with_name(json_path.name + ".tmp")
-            tmp.write_text(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
-            os.replace(tmp, json_path)
+            from grader.engine.report import write_atomic
+
+            write_atomic(json_path, json.dumps([r.to_json() for r in reports], indent=2) + "\n")
         else:
             reports[0].write_json(json_path)
 

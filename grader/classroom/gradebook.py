@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
 from grader.classroom.submissions import Task
+from grader.engine.report import write_atomic
 
 CHECK_COLUMNS = ["lesson", "exercise", "check", "device", "status", "points", "max_points", "message"]
 SUMMARY_COLUMNS = ["student", "lesson", "score", "max_score"]
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write(out: Path, results: list[tuple[Task, dict]]) -> list[Path]:
@@ -29,14 +23,14 @@ def write(out: Path, results: list[tuple[Task, dict]]) -> list[Path]:
         by_student[task.student].append(report)
     written = []
     for student, reports in by_student.items():
-        _atomic(out / f"{student}.json", json.dumps(reports, indent=2) + "\n")
+        write_atomic(out / f"{student}.json", json.dumps(reports, indent=2) + "\n")
         rows = [[r["lesson"], c["exercise"], c["check"], c["device"], c["status"], c["points"], c["max_points"],
                  c["message"]] for r in reports for c in r["checks"]]
-        _atomic(out / f"{student}.csv", _csv(CHECK_COLUMNS, rows))
+        write_atomic(out / f"{student}.csv", _csv(CHECK_COLUMNS, rows))
         written += [out / f"{student}.json", out / f"{student}.csv"]
     summary = [[task.student, report["lesson"], report["score"], report["max_score"]]
                for task, report in sorted(results, key=lambda item: item[0])]
-    _atomic(out / "grades.csv", _csv(SUMMARY_COLUMNS, summary))
+    write_atomic(out / "grades.csv", _csv(SUMMARY_COLUMNS, summary))
     return [*written, out / "grades.csv"]
 
 

@@ -39,6 +39,13 @@ class CheckResult:
                 "message": self.message}
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it: a crash mid-write never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 @dataclasses.dataclass
 class Report:
     lesson: str
@@ -66,9 +73,7 @@ class Report:
         """Write atomically: a crash mid-write never leaves a truncated report."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     def by_exercise(self) -> dict[str, tuple[float, float]]:
         totals: dict[str, tuple[float, float]] = {}

@@ -82,7 +82,8 @@ def _close(a: torch.Tensor, b: torch.Tensor, rel: float = REL) -> bool:
 def _grad(arch: dict, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
           names: list[str]) -> torch.Tensor:
     """The gradient of the mean cross-entropy of (x, y) at `params`, flattened in `names` order."""
-    net = _net(arch, params | {k: v for k, v in build_net(arch, 0).state_dict().items() if k not in params})
+    net = build_net(arch, 0)
+    net.load_state_dict(params, strict=False)  # the parameters; buffers (none in these scenarios) as built
     net.train()
     loss = F.cross_entropy(net(x), y)
     grads = torch.autograd.grad(loss, [dict(net.named_parameters())[n] for n in names])
