@@ -135,6 +135,9 @@ def grade(lesson_id: str | None, all_lessons: bool, reference: bool, submission:
             click.echo(f"{lesson.id}: skipped, {path} does not exist", err=True)
     _writable_json(json_path)
 
+    from grader.engine import forkserver
+
+    forkserver.start()  # the graded children's forkserver imports torch on the other core meanwhile
     from grader.engine.grading import grade as grade_lesson  # imports torch: only once there is work to do
     from grader.engine.report import render
 

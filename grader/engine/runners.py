@@ -12,23 +12,20 @@ clock times `go`. `clean()` is a runner of the same kind that never loaded the s
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-import multiprocessing
 import os
 import shutil
 import signal
 import socket
 import tempfile
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader.engine import channel, wire
+from grader.engine import channel, forkserver, wire
 from grader.engine.checks import Aborted, StudentError
 from grader.engine.memory import cpu_times, rss_bytes
 from grader.engine.submission import CodeCell, Submission, alarm
@@ -134,80 +131,9 @@ class UnreadableRunner:
         pass
 
 
-_CONTEXT: multiprocessing.context.BaseContext | None = None
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    """A forkserver that has imported torch, the probes and the judging helpers' first-use imports
-    (grader.engine.warm) once, and never the judges; each child is a cheap, warm fork of it."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        from grader.engine import registry
-
-        probes = [f"grader.probes.{lesson.id}" for lesson in registry.course().lessons if lesson.exercises]
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["grader.engine.child", "grader.engine.warm", *probes])
-        _CONTEXT = ctx
-    return _CONTEXT
-
-
-def _forkserver_pid() -> int | None:
-    import multiprocessing.forkserver as fs
-
-    return getattr(fs._forkserver, "_forkserver_pid", None)
-
-
-@contextlib.contextmanager
-def _without_main() -> Iterator[None]:
-    """Children must not re-run the grading program's `__main__` (a script, pytest, nbgrader): multiprocessing
-    would import it in the forkserver and in every child. Drop it from the preparation data meanwhile."""
-    import multiprocessing.spawn as spawn
-
-    original = spawn.get_preparation_data
-
-    def preparation_data(name: str) -> dict:
-        data = original(name)
-        for key in ("init_main_from_path", "init_main_from_name", "main_path"):
-            data.pop(key, None)
-        return data
-
-    with _MAIN_LOCK:
-        spawn.get_preparation_data = preparation_data
-        try:
-            yield
-        finally:
-            spawn.get_preparation_data = original
-
-
-_MAIN_LOCK = threading.Lock()
-
-
-def _within(timeout_s: float, what: str, fn: Callable[[], object]) -> None:
-    """Run `fn()` in a thread and give up after `timeout_s` (a stuck forkserver must not hang grading)."""
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with _without_main():
-                fn()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            error.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise RuntimeError(f"{what}: no answer within {timeout_s:g} s")
-    if error:
-        raise RuntimeError(f"{what}: {type(error[0]).__name__}: {error[0]}") from error[0]
-
-
-def start_forkserver(timeout_s: float = 120.0) -> None:
-    """Start the forkserver now (it otherwise starts with the first child), within a deadline."""
-    import multiprocessing.forkserver
-
-    _context()
-    _within(timeout_s, "the grader's forkserver did not start", multiprocessing.forkserver.ensure_running)
+# the warm forkserver lives in grader.engine.forkserver (torch-free, so `course grade` can start it first)
+_context, _within = forkserver.context, forkserver.within
+start_forkserver, _forkserver_pid = forkserver.start, forkserver.pid
 
 
 @functools.lru_cache(maxsize=1)
