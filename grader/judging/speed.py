@@ -20,13 +20,20 @@ import torch
 from grader.engine.checks import Fail
 
 SAMPLES = 64  # output values checked per timed round
+CLEAR = 3.0  # every timed round this far past the threshold, on the same side: the verdict cannot change
+MIN_ROUNDS = 2  # timed rounds before timing may stop early
 
 
 def compare_speed(sub: Any, *, probe: Callable[..., Any], baseline: Callable[..., Any], device: str,
                   repeats: int, baseline_repeats: int, numel: int,
                   verify: Callable[[Any, int, torch.Tensor, list[dict]], None],
-                  rounds: int = 5, args: tuple = ()) -> dict[str, float]:
+                  rounds: int = 5, args: tuple = (), slowdown_limit: float | None = None) -> dict[str, float]:
     """Median seconds per call of the submission (`probe`) and of `baseline`, timed in this process.
+
+    `slowdown_limit` is the check's threshold as the largest passing submission/baseline time ratio (1 / N
+    for "N times faster"). When every timed round so far (at least MIN_ROUNDS) is CLEAR times past it on the
+    same side, the remaining rounds are skipped: a loop 100x over a 10x limit is not timed five times, and
+    a reference far inside it is not either. Anything closer gets all `rounds`.
 
     The probes are called as `probe(sub, *args, seeds, device)`.
     `verify(info, seed, flat_index, picks)` raises Fail when the sampled values of the output built from
@@ -49,7 +56,15 @@ def compare_speed(sub: Any, *, probe: Callable[..., Any], baseline: Callable[...
                 verify(info, seeds[which], flat_index, picks)
             if round_:
                 times[role].append(seconds / count)
+        if slowdown_limit and round_ >= MIN_ROUNDS and _clear(times, slowdown_limit):
+            break
     return {role: statistics.median(values) for role, values in times.items()}
+
+
+def _clear(times: dict[str, list[float]], slowdown_limit: float) -> bool:
+    ratios = [s / b for s, b in zip(times["submission"], times["baseline"]) if b > 0]
+    return len(ratios) == len(times["submission"]) and (
+        all(r <= slowdown_limit / CLEAR for r in ratios) or all(r >= slowdown_limit * CLEAR for r in ratios))
 
 
 def expect_sampled(pick: dict, expected: torch.Tensor, flat_index: torch.Tensor, *, what: str,

@@ -364,10 +364,11 @@ def speed_vs_reference(sub, device: str, spec) -> str:
         expect_sampled(picks[0], expected, flat_index, what="the parameters after one epoch", atol=1e-5, rtol=1e-3)
 
     numel = sum(p.numel() for p in build_net(speed_case(0)[0], 0).parameters())
-    times = compare_speed(sub, probe=probe_epoch_speed, baseline=probe_reference_epoch_speed, device=device,
-                          repeats=SPEED["repeats"], baseline_repeats=SPEED["repeats"], numel=numel, verify=verify)
-    ratio = times["submission"] / times["baseline"]
     limit = spec.threshold("max_slowdown", device)
+    times = compare_speed(sub, probe=probe_epoch_speed, baseline=probe_reference_epoch_speed, device=device,
+                          repeats=SPEED["repeats"], baseline_repeats=SPEED["repeats"], numel=numel, verify=verify,
+                          slowdown_limit=limit)
+    ratio = times["submission"] / times["baseline"]
     measured = (f"one epoch {ratio:.1f}x the time of the grader's loop (yours {times['submission'] * 1e3:.1f} ms, "
                 f"the grader's {times['baseline'] * 1e3:.1f} ms, {SPEED['examples'] // SPEED['batch_size']} batches "
                 f"of {SPEED['batch_size']}; allowed <= {limit:g}x)")
