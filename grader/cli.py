@@ -280,17 +280,38 @@ def nbgrader_init(directory: Path) -> None:
     click.echo(f"Next: cd {directory} && nbgrader generate_assignment LESSON  (see README, 'For instructors')")
 
 
+@nbgrader_group.command("autograde", context_settings={"ignore_unknown_options": True})
+@click.argument("lesson_id", metavar="LESSON")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="nbgrader autograde commands at once, each on its share of the students.")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def nbgrader_autograde(lesson_id: str, jobs: int, extra: tuple[str, ...]) -> None:
+    """`nbgrader autograde LESSON` in the current course folder, JOBS commands side by side.
+
+    Further options (e.g. --force) go to every nbgrader command. Exits with the worst of their statuses.
+    """
+    from grader.integrations.nbgrader_parallel import AutogradeError, autograde
+
+    try:
+        code = autograde(Path.cwd(), _lesson(lesson_id).id, jobs, extra, echo=click.echo)
+    except AutogradeError as exc:
+        _refuse(str(exc))
+    sys.exit(code)
+
+
 @nbgrader_group.command("bench")
 @click.option("--lesson", "lesson_id", default="lesson3", show_default=True, help="The lesson to autograde.")
 @click.option("--students", type=click.IntRange(min=2), default=30, show_default=True,
               help="Class size (copies of the reference answers).")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Build the courses in this folder and keep them (default: a temporary folder).")
-def nbgrader_bench(lesson_id: str, students: int, keep: Path | None) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Also time the course's class with `course nbgrader autograde --jobs JOBS` (1: skip).")
+def nbgrader_bench(lesson_id: str, students: int, keep: Path | None, jobs: int) -> None:
     """Time `nbgrader autograde` of a class with the course grader, next to nbgrader's own baseline."""
     from grader.integrations.nbgrader_bench import bench
 
-    bench(_lesson(lesson_id).id, students, keep, echo=click.echo)
+    bench(_lesson(lesson_id).id, students, keep, echo=click.echo, jobs=jobs)
 
 
 # -- students: status, hint, reset, watch (grader/student/) ---------------------------------------------

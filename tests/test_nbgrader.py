@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -364,3 +365,44 @@ def test_grade_cell_in_a_kernel_grades_the_notebook_beside_it(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "points 5.0" in done.stdout and "[PASS] total_scores.gradients (cpu)" in done.stdout
+
+
+# -- many students at once ------------------------------------------------------------------------------
+PARALLEL = ("reference", "stub", "mutant", "edited_cells", "stderr_warnings", "forger", UNREADABLE)
+
+
+@pytest.mark.slow
+def test_parallel_autograde_gives_the_serial_grades_csv(run, tmp_path):
+    """`course nbgrader autograde LESSON --jobs 2` on a copy of the class: nbgrader export's rows are the serial
+    run's, column for column, and nbgrader's exit status (1: a notebook it could not read) comes through."""
+    root = tmp_path / "course"
+    done = subprocess.run([sys.executable, "-m", "grader", "nbgrader", "init", str(root)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    seconds: dict[str, float] = {}
+    logs: dict[str, str] = {}
+    _nbgrader(root, "generate_assignment", LESSON, seconds=seconds, logs=logs)
+    for student in PARALLEL:
+        shutil.copytree(run.root / "submitted" / student, root / "submitted" / student)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "grader", "nbgrader", "autograde", LESSON, "--jobs", "2",
+                           f"--CourseExecute.grade_timeout_s={TIMEOUT_S}",
+                           f"--CourseExecute.kernel_memory_mb={KERNEL_MB}"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    print(f"parallel autograde of {len(PARALLEL)}: {time.monotonic() - start:.1f} s\n{done.stdout}")
+    assert done.returncode == 1, done.stdout + done.stderr  # the unreadable notebook, as in the serial run
+    assert done.stdout.count("students done") == 2, done.stdout
+    assert sorted((root / "autograde-logs").glob(f"{LESSON}-*.log")) and \
+        "Skipping" not in "".join(p.read_text() for p in (root / "autograde-logs").glob("*.log"))
+    _nbgrader(root, "export", seconds=seconds, logs=logs)
+
+    def rows(folder: Path) -> dict[str, dict[str, str]]:
+        with open(folder / "grades.csv", newline="") as table:
+            return {r["student_id"]: r for r in csv.DictReader(table)
+                    if r["assignment"] == LESSON and r["student_id"] in PARALLEL}
+
+    parallel, serial = rows(root), rows(run.root)
+    assert set(parallel) == set(PARALLEL)
+    assert parallel == serial
+    assert float(parallel["reference"]["score"]) == run.max_score and float(parallel["stub"]["score"]) == 0

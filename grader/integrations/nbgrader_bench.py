@@ -31,7 +31,8 @@ from grader.integrations.nbgrader_cell import BEGIN_HIDDEN, END_HIDDEN
 from grader.integrations.nbgrader_course import init
 
 
-def bench(lesson_id: str, students: int, folder: Path | None = None, echo: Callable[[str], None] = print) -> dict:
+def bench(lesson_id: str, students: int, folder: Path | None = None, echo: Callable[[str], None] = print,
+          jobs: int = 2) -> dict:
     """Run the benchmark; return and print its figures (seconds)."""
     lesson = registry.course().lesson(lesson_id)
     scratch = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="course-bench-"))
@@ -58,6 +59,10 @@ def bench(lesson_id: str, students: int, folder: Path | None = None, echo: Calla
                 graded = [float(x) for x in re.findall(r"graded in ([\d.]+) s", many[1])]
                 figures["course"].update(kernel_run=statistics.median(kernel), judge_grading=statistics.median(graded),
                                          wait_after_kernel=statistics.median(after))
+                if jobs > 1:  # the same class with `course nbgrader autograde --jobs`
+                    parallel = _class(root, lesson.id, answered, students, jobs=jobs)[0]
+                    figures["course"].update(jobs=jobs, parallel_class=parallel)
+                    echo(f"{name:14s} {students} students {parallel:6.1f} s with --jobs {jobs}")
         figures["split"] = _engine_split(lesson.id)
     finally:
         if folder is None:
@@ -105,8 +110,9 @@ def _answered(released: dict, lesson: registry.LessonSpec) -> dict:
     return released
 
 
-def _class(root: Path, lesson: str, nb: dict, students: int) -> tuple[float, str]:
-    """Seconds for `nbgrader autograde` of `students` fresh submissions, and its log."""
+def _class(root: Path, lesson: str, nb: dict, students: int, jobs: int = 1) -> tuple[float, str]:
+    """Seconds for `nbgrader autograde` of `students` fresh submissions (`jobs` > 1: that many commands at
+    once, as `course nbgrader autograde --jobs` runs them), and its log."""
     for folder in ("submitted", "autograded"):
         shutil.rmtree(root / folder, ignore_errors=True)
     for i in range(students):
@@ -114,6 +120,14 @@ def _class(root: Path, lesson: str, nb: dict, students: int) -> tuple[float, str
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(nb))
     start = time.monotonic()
+    if jobs > 1:
+        from grader.integrations.nbgrader_parallel import autograde
+
+        lines: list[str] = []
+        code = autograde(root, lesson, jobs, echo=lines.append)
+        if code:
+            raise RuntimeError(f"course nbgrader autograde --jobs {jobs} exited {code}: " + "\n".join(lines))
+        return time.monotonic() - start, "\n".join(lines)
     log = _nbgrader(root, "autograde", lesson)
     return time.monotonic() - start, log
 
@@ -151,6 +165,9 @@ def _print(f: dict, echo: Callable[[str], None]) -> None:
         base = f[name]
         echo(f"{'course - ' + name:30s}{ours['startup'] - base['startup']:+9.1f}s"
              f"{ours['per_notebook'] - base['per_notebook']:+14.2f}s{ours['class'] - base['class']:+9.1f}s")
+    if "parallel_class" in ours:
+        echo(f"{'course, --jobs ' + str(ours['jobs']):30s}{'':25s}{ours['parallel_class']:9.1f}s  "
+             f"({ours['class'] / ours['parallel_class']:.2f}x the serial class)")
     echo(f"per notebook (medians): kernel run {ours['kernel_run']:.2f} s; the judge grades meanwhile in "
          f"{ours['judge_grading']:.2f} s; waited {ours['wait_after_kernel']:.2f} s after the kernel")
     echo(f"grading the reference in a warm judge: {split['grading']:.2f} s = engine overhead "
