@@ -108,7 +108,7 @@ def lab(bundle: Path, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(lab: str, tmp_path_factory):
+def page(lab: str, bundle: Path, tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
@@ -124,7 +124,10 @@ def page(lab: str, tmp_path_factory):
         try:
             page = context.pages[0] if context.pages else context.new_page()
             page.goto(f"{lab}/lab/tree/{NOTEBOOK}")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-CodeCell")
+            cells = len(nbformat.read(bundle / NOTEBOOK, as_version=4).cells)
+            page.wait_for_function(  # every cell rendered, not just the first ones (slow on a loaded machine)
+                "n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
+                arg=cells, timeout=RUN_TIMEOUT_MS, polling=250)
             with contextlib.suppress(sync_api.Error):  # JupyterLab's "notified about news?" toast, if it comes
                 page.locator(".jp-toast-button", has_text=re.compile(r"^No$")).click(timeout=5_000)
             _wait_idle(page)
@@ -152,7 +155,7 @@ def _cell(page, text: str):
     """The code cell whose source contains `text`."""
     cell = page.locator(".jp-NotebookPanel .jp-CodeCell").filter(
         has=page.locator(".cm-content", has_text=text))
-    assert cell.count() == 1, f"{cell.count()} code cells contain {text!r}"
+    sync_api.expect(cell, f"one code cell containing {text!r}").to_have_count(1, timeout=60_000)
     return cell
 
 

@@ -28,6 +28,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from grader.engine.submission import describe_exception
+from grader.probes.ops import dynamo_only_when_loaded
 
 NOT_LINKED = "not linked with support for"
 
@@ -36,6 +37,7 @@ class _Inconclusive(Exception):
     pass
 
 
+@dynamo_only_when_loaded
 class _Scalars(TorchDispatchMode):
     """Records the values of scalar reads, or replays recorded values in order."""
 
