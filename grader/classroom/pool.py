@@ -56,8 +56,11 @@ def grade_tasks(tasks: Iterable[Task], *, jobs: int = 1, scheduler: str | None =
     from dask.distributed import Client, LocalCluster, as_completed
 
     # Worker processes must be allowed children (the grader's forkserver and its sealed children); the
-    # grader enforces its own memory limits per child, so Dask's per-worker limit is off.
-    with dask.config.set({"distributed.worker.daemon": False, "distributed.admin.tick.limit": "60s"}):
+    # grader enforces its own memory limits per child, so Dask's per-worker limit is off. Dask's sampling
+    # profiler (a stack walk every 10 ms) and GIL monitor would take CPU from the grading on the same core.
+    with dask.config.set({"distributed.worker.daemon": False, "distributed.admin.tick.limit": "60s",
+                          "distributed.worker.profile.enabled": False,
+                          "distributed.admin.system-monitor.gil.enabled": False}):
         if scheduler is None:
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
