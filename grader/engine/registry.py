@@ -25,6 +25,9 @@ NETWORKS = ("none", "loopback")
 KINDS = ("value", "errors", "structure", "speed", "memory", "gradient")  # errors: what bad inputs must raise
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster, same safe subset
+
+
 class RegistryError(ValueError):
     """course.yml is malformed; the message names the file and the offending key."""
 
@@ -165,7 +168,7 @@ def _names(kind: type | tuple[type, ...]) -> str:
 def load(path: Path | str = COURSE_FILE, *, verify_implementations: bool = True) -> Course:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise RegistryError(f"{path}: cannot read course registry: {exc}") from exc
     top = _Reader(path, "course", raw)
