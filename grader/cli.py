@@ -43,6 +43,27 @@ def points(lesson: registry.LessonSpec) -> tuple[float, float]:
     return cpu, sum(c.points * len(c.devices) for c in lesson.checks)
 
 
+def entry() -> None:
+    """The `course` command (and `python -m grader`): `main`, then, once a command has imported torch, a
+    quick exit. atexit handlers still run (temporary folders, the forkserver, progress files), output is
+    flushed, and only the interpreter's teardown of torch's modules is skipped: ~0.3 s of every grade.
+    """
+    try:
+        main()
+    except SystemExit as done:
+        if "torch" not in sys.modules or not (done.code is None or isinstance(done.code, int)):
+            raise
+        import atexit
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more can reach it anyway
+                pass
+        atexit._run_exitfuncs()
+        os._exit(done.code or 0)
+
+
 @click.group()
 def main() -> None:
     """Effective PyTorch: a self-paced course with an autograder."""

@@ -50,10 +50,19 @@ def test_grade_writes_the_json_contract_and_exits_zero(tmp_path):
 
 
 def test_grade_exits_zero_on_a_zero_score(tmp_path):
+    """...and its quick exit (no teardown of torch's modules) still cleans up: no temporary folder, no
+    forkserver or child is left, and the whole report reaches the pipe."""
     out = tmp_path / "report.json"
-    done = _course("grade", "lesson3", "--json", str(out), "--public-only")  # the stub notebook
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**__import__("os").environ, "TMPDIR": str(scratch), "COLUMNS": "100"}
+    done = _course("grade", "lesson3", "--json", str(out), "--public-only", env=env)  # the stub notebook
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["score"] == 0
+    assert any(line.startswith("sandbox: ") for line in done.stdout.splitlines()[-3:]), done.stdout[-500:]
+    assert not list(scratch.iterdir()), "left behind: " + ", ".join(p.name for p in scratch.iterdir())
+    leftovers = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
+    assert not leftovers, f"processes left running: {leftovers}"
 
 
 def test_unknown_lesson_is_a_usage_error():

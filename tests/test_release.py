@@ -242,7 +242,7 @@ def test_pyproject_installs_the_bundle_with_the_course_dependencies(bundle):
     mine = tomllib.loads((bundle / "pyproject.toml").read_text())
     course = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert mine["project"]["dependencies"] == course["project"]["dependencies"]
-    assert mine["project"]["scripts"] == {"course": "grader.cli:main"}
+    assert mine["project"]["scripts"] == {"course": "grader.cli:entry"}
     assert "entry-points" not in mine["project"]  # no `pytest grader` plugin: hidden grading is not here
 
 

@@ -435,7 +435,7 @@ dependencies = [
 {deps}]
 
 [project.scripts]
-course = "grader.cli:main"
+course = "grader.cli:entry"
 
 [tool.setuptools.packages.find]
 include = ["grader*"]
