@@ -110,3 +110,32 @@ def test_files_a_submission_writes_stay_in_its_private_folder(tmp_path, monkeypa
     report = grade(LESSON, path, checks=["matches_oracle"])
     assert not (tmp_path / "hypothesis.py").exists()
     assert [r.status for r in report.results if r.device == "cpu"] == ["passed"]
+
+
+def test_grading_many_times_in_one_process_leaks_no_file_descriptor_thread_or_file(tmp_path, monkeypatch):
+    """A Dask worker or the nbgrader judge grades hundreds of submissions in one process: each grade (here a
+    speed check, which also starts the clean baseline child) must leave no fd, thread or temporary file.
+    (Each runner once kept its log file's descriptor: a class of ~500 reached `ulimit -n`.)"""
+    import os
+    import tempfile
+    import threading
+
+    from grader.engine.grading import grade
+    from grader.engine.registry import course
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = course().lesson("lesson4").notebook("solutions")
+
+    def once() -> None:
+        report = grade("lesson4", path, checks=("speed_vs_loop",))
+        assert [r.status for r in report.results if r.device == "cpu"] == ["passed"], report.results
+
+    once()  # the forkserver and first-use imports
+    fds, threads = len(os.listdir("/proc/self/fd")), threading.active_count()
+    for _ in range(4):
+        once()
+    assert len(os.listdir("/proc/self/fd")) == fds, sorted(os.readlink(f"/proc/self/fd/{fd}")
+                                                          for fd in os.listdir("/proc/self/fd")
+                                                          if os.path.exists(f"/proc/self/fd/{fd}"))
+    assert threading.active_count() == threads
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("grader-")]

@@ -194,7 +194,9 @@ class IsolatedRunner:
         self._process: Any = None
         self._sock: socket.socket | None = None
         self._clean: IsolatedRunner | None = None
-        self._log = Path(tempfile.mkstemp(prefix="grader-child-", suffix=".log")[1])
+        fd, log = tempfile.mkstemp(prefix="grader-child-", suffix=".log")
+        os.close(fd)  # the child opens it by name; an fd kept here leaked one per runner (a class hit ulimit -n)
+        self._log = Path(log)
         # The child works in a private folder, the only one it may write; judges put the files it must read
         # (and may not change) in data_dir.
         self._workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
