@@ -63,9 +63,14 @@ def verdicts(lesson: str, check: str, exercise: str, path: Path, runs: int) -> l
     return out
 
 
+def verdict_key(spec) -> str:
+    """The threshold the verdict compares with (max_*/min_*), not a setting such as open_latency_ms."""
+    return next((k for k in spec.thresholds if k.startswith(("max_", "min_"))), next(iter(spec.thresholds)))
+
+
 def margin(spec, ratio: float) -> float:
     """How far `ratio` is on its side of the threshold, as a factor (> 1: a safe distance)."""
-    key = next(iter(spec.thresholds))
+    key = verdict_key(spec)
     limit = spec.threshold(key, "cpu")
     return limit / ratio if key.startswith("max") else ratio / limit
 
@@ -97,7 +102,7 @@ def main() -> None:
                     base = verdicts(lesson.id, spec.name, spec.exercise, compose(lesson.id, baseline, Path(tmp)),
                                     args.runs) if baseline else []
                     margins = [margin(spec, r) for _, r in ref] + [1 / margin(spec, r) for _, r in base]
-                    key = next(iter(spec.thresholds))
+                    key = verdict_key(spec)
                     table.add_row(f"{lesson.id} {spec.exercise}.{spec.name}",
                                   f"{key} {spec.threshold(key, 'cpu'):g}",
                                   _span([r for _, r in ref]), str(sum(not ok for ok, _ in ref)),
